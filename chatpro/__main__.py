@@ -1,0 +1,6 @@
+"""`python -m chatpro`."""
+
+from chatpro.cli.main import run
+
+if __name__ == "__main__":
+    run()

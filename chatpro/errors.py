@@ -1,0 +1,68 @@
+"""The error hierarchy. Each class carries the exit code SPEC.md gives it; the CLI maps them in one place."""
+
+from __future__ import annotations
+
+
+class ExitCode:
+    OK = 0
+    INTERNAL = 1
+    BAD_INPUT = 2
+    ALLOWANCE = 3
+    CONFIG = 4
+    SERVICE = 5
+    INTERRUPTED = 130
+
+
+class ChatproError(Exception):
+    """An error the user should see as one line (plus an optional hint)."""
+
+    exit_code: int = ExitCode.INTERNAL
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InputError(ChatproError):
+    """Bad usage or bad input: options, unknown model or chat id, refused file, empty prompt."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class FileRefused(InputError):
+    """A file that cannot be attached: the message names the file and the reason."""
+
+
+class AllowanceError(ChatproError):
+    """The allowance for this cycle is used up and no fallback applies."""
+
+    exit_code = ExitCode.ALLOWANCE
+
+
+class ConfigError(ChatproError):
+    """Invalid configuration, missing key, insecure base URL."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class AuthError(ConfigError):
+    """The server refused the key (HTTP 401/403)."""
+
+
+class ServiceError(ChatproError):
+    """The service or the network failed: refused, timeout, 429/5xx, cut stream, bad JSON."""
+
+    exit_code = ExitCode.SERVICE
+
+
+class StorageError(ChatproError):
+    """A file chatpro keeps could not be read or written (corrupt ledger, full disk, read-only dir)."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class Interrupted(ChatproError):
+    """Ctrl-C or SIGTERM."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,157 @@
+"""Crash- and concurrency-safe file primitives: locks, appends, atomic replaces.
+
+Locks are ``flock`` on a separate ``*.lock`` file, never on the data file itself: a rewrite
+replaces the data file, and a lock on the old inode would protect nothing. The kernel drops a
+flock when its process dies, so a stale lock file from a killed process never blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from pathlib import Path
+from typing import Iterator
+
+from chatpro.errors import StorageError
+from chatpro.paths import FILE_MODE, ensure_dir
+
+
+def describe_os_error(exc: OSError, path: Path) -> str:
+    reason = {
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EFBIG: "file too large",
+        errno.EROFS: "read-only file system",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    return f"cannot write {path}: {reason}"
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path, *, exclusive: bool = True) -> Iterator[None]:
+    """Hold a flock on LOCK_PATH (created 0600) for the duration of the block."""
+    import fcntl
+
+    ensure_dir(lock_path.parent)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        raise StorageError(describe_os_error(exc, lock_path)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def lock_path_for(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def append_line(path: Path, line: bytes, *, lock: bool = True) -> None:
+    """Append one newline-terminated record with a single write().
+
+    If the file does not end in a newline (a torn tail from a killed process or a full disk), the
+    record starts on a new line. A failed write truncates the file back to where it began, so a
+    half record is never left behind. Appenders take the lock shared: O_APPEND writes are atomic
+    with respect to each other, and a rewrite takes it exclusive.
+    """
+    if not line.endswith(b"\n"):
+        line += b"\n"
+    ensure_dir(path.parent)
+    ctx = file_lock(lock_path_for(path), exclusive=False) if lock else contextlib.nullcontext()
+    with ctx:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        except OSError as exc:
+            raise StorageError(describe_os_error(exc, path)) from None
+        try:
+            start = os.fstat(fd).st_size
+            if start > 0 and _last_byte(path, start) != b"\n":
+                line = b"\n" + line
+            try:
+                written = os.write(fd, line)
+                if written != len(line):
+                    raise OSError(errno.ENOSPC, "short write")
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                raise StorageError(describe_os_error(exc, path)) from None
+        finally:
+            os.close(fd)
+
+
+def _last_byte(path: Path, size: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1)
+
+
+def temp_path_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def is_temp_for(candidate: Path, path: Path) -> bool:
+    return candidate.name.startswith(f".{path.name}.tmp-")
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: int = FILE_MODE) -> Iterator[int]:
+    """Yield a file descriptor to a temp file beside PATH; on success fsync and rename it over PATH.
+
+    On any error the temp file is removed and PATH is untouched.
+    """
+    ensure_dir(path.parent)
+    tmp = temp_path_for(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        raise StorageError(describe_os_error(exc, path)) from None
+    try:
+        try:
+            yield fd
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise StorageError(describe_os_error(exc, path)) from None
+        raise
+    fsync_dir(path.parent)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Replace PATH with DATA atomically: temp file in the same dir, fsync, rename, fsync dir."""
+    with atomic_writer(path, mode) as fd:
+        write_all(fd, data)
+
+
+def fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove temp files a killed rewrite of PATH left behind. Call only under PATH's exclusive lock."""
+    with contextlib.suppress(OSError):
+        for entry in path.parent.iterdir():
+            if is_temp_for(entry, path):
+                with contextlib.suppress(OSError):
+                    entry.unlink()

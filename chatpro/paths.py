@@ -1,0 +1,78 @@
+"""The only module that decides where files live.
+
+Order: ``CHATPRO_HOME=DIR`` puts everything under DIR (``DIR/config`` and ``DIR/data``);
+otherwise platformdirs' user config and user data dirs for the app name ``chatpro``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+APP_NAME = "chatpro"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.config_dir / "credentials"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.config_dir / "templates"
+
+    @property
+    def chats_file(self) -> Path:
+        return self.data_dir / "chats.jsonl"
+
+    @property
+    def ledger_file(self) -> Path:
+        return self.data_dir / "usage.jsonl"
+
+    @property
+    def input_history_file(self) -> Path:
+        return self.data_dir / "input_history"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "config_dir": str(self.config_dir),
+            "data_dir": str(self.data_dir),
+            "config": str(self.config_file),
+            "credentials": str(self.credentials_file),
+            "templates": str(self.templates_dir),
+            "chats": str(self.chats_file),
+            "ledger": str(self.ledger_file),
+            "input_history": str(self.input_history_file),
+        }
+
+
+def resolve_paths(environ: Mapping[str, str]) -> Paths:
+    home = environ.get("CHATPRO_HOME", "").strip()
+    if home:
+        root = Path(home).expanduser()
+        return Paths(config_dir=root / "config", data_dir=root / "data")
+    import platformdirs
+
+    return Paths(
+        config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+    )
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create PATH (and parents) with mode 0700 if missing; return it."""
+    if not path.is_dir():
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    return path

@@ -1,0 +1,149 @@
+"""The context object every command shares: environment, paths, clock, streams, settings, clients."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Mapping
+
+from chatpro.clock import Clock, clock_from_env
+from chatpro.config import Settings, load_settings
+from chatpro.models import Catalog, build_catalog
+from chatpro.paths import Paths, resolve_paths
+from chatpro.render import Output
+
+if TYPE_CHECKING:
+    from chatpro.chatlog import ChatLog
+    from chatpro.client import ChatClient
+    from chatpro.usage import Ledger
+
+
+@dataclass
+class App:
+    environ: Mapping[str, str]
+    paths: Paths
+    clock: Clock
+    out: Output
+    stdin: IO[str]
+    stdin_is_tty: bool = False
+    debug: bool = False
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(
+        cls,
+        *,
+        quiet: bool = False,
+        debug: bool = False,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        stdin: IO[str] | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> App:
+        env = os.environ if environ is None else environ
+        stdin = stdin or sys.stdin
+        stdout = stdout or sys.stdout
+        stderr = stderr or sys.stderr
+        out = Output(
+            stdout,
+            stderr,
+            quiet=quiet,
+            stdout_is_tty=_isatty(stdout),
+            stderr_is_tty=_isatty(stderr),
+            color=not env.get("NO_COLOR") and env.get("TERM") != "dumb",
+        )
+        return cls(
+            environ=env,
+            paths=resolve_paths(env),
+            clock=clock or clock_from_env(env),
+            out=out,
+            stdin=stdin,
+            stdin_is_tty=_isatty(stdin),
+            debug=debug,
+        )
+
+    # --- settings and models -----------------------------------------------------------------
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        settings = load_settings(self.paths.config_file)
+        for message in settings.warnings:
+            self.out.warning(message)
+        return settings
+
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        override = self.environ.get("CHATPRO_MODEL", "").strip() or None
+        return build_catalog(self.settings, override)
+
+    # --- stores and the client ---------------------------------------------------------------
+
+    def chatlog(self) -> ChatLog:
+        from chatpro.chatlog import ChatLog
+
+        if "chatlog" not in self._cache:
+            self._cache["chatlog"] = ChatLog(
+                self.paths.chats_file,
+                clock=self.clock,
+                retention_days=self.settings.retention_days,
+                warn=self.out.warning,
+            )
+        return self._cache["chatlog"]  # type: ignore[no-any-return]
+
+    def ledger(self) -> Ledger:
+        from chatpro.usage import Ledger
+
+        if "ledger" not in self._cache:
+            self._cache["ledger"] = Ledger(self.paths.ledger_file, clock=self.clock)
+        return self._cache["ledger"]  # type: ignore[no-any-return]
+
+    def base_url(self) -> str:
+        from chatpro.client import validate_base_url
+
+        env_url = self.environ.get("OPENAI_BASE_URL", "").strip()
+        url, source = (env_url, "OPENAI_BASE_URL") if env_url else (self.settings.base_url, "api.base_url")
+        return validate_base_url(url, allow_insecure=self.settings.allow_insecure, source=source)
+
+    def client(self) -> ChatClient:
+        """The chat client; checks the base URL and the key (exit 4) before anything is sent."""
+        from chatpro.client import ChatClient, ClientConfig
+        from chatpro.credentials import require_key
+
+        if "client" not in self._cache:
+            base_url = self.base_url()
+            key = require_key(self.environ, self.paths.credentials_file)
+            self.out.secrets.append(key.value)
+            self._cache["client"] = ChatClient(
+                ClientConfig(
+                    api_key=key.value,
+                    base_url=base_url,
+                    timeout=self.settings.timeout,
+                    max_retries=self.settings.max_retries,
+                )
+            )
+        return self._cache["client"]  # type: ignore[no-any-return]
+
+    def known_secrets(self) -> list[str]:
+        """Secrets to scrub from anything printed (the key from env and file), best effort."""
+        from chatpro.credentials import ENV_VAR, read_key_file
+
+        secrets = list(self.out.secrets)
+        if self.environ.get(ENV_VAR):
+            secrets.append(self.environ[ENV_VAR].strip())
+        try:
+            stored = read_key_file(self.paths.credentials_file)
+        except Exception:  # noqa: BLE001 - scrubbing must never fail
+            stored = None
+        if stored:
+            secrets.append(stored)
+        return secrets
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,103 @@
+"""Pieces the request commands (ask, upload, chat) share: options, stdin, running and rendering."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import click
+
+from chatpro.errors import ChatproError, InputError
+
+if TYPE_CHECKING:
+    from chatpro.app import App
+    from chatpro.request import AskRequest, AskResult
+
+pass_app = click.make_pass_decorator(object)
+
+
+def get_app(ctx: click.Context) -> App:
+    return ctx.find_root().obj  # type: ignore[no-any-return]
+
+
+def model_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "-m", "--model", metavar="MODEL", help="Model or alias (powerful, fast); default from config."
+    )(f)
+
+
+def chat_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--chat", "chat_id", metavar="ID", help="Continue chat ID (a unique prefix is enough).")(f)
+    f = click.option("-c", "--continue", "continue_latest", is_flag=True, help="Continue the most recent chat.")(f)
+    return f
+
+
+def template_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-t", "--template", metavar="NAME", help="Use a starter template (see 'chatpro templates').")(f)
+
+
+def check_chat_flags(continue_latest: bool, chat_id: str | None) -> None:
+    if continue_latest and chat_id:
+        raise InputError("use either -c/--continue or --chat ID, not both")
+
+
+def read_stdin_payload(app: App) -> tuple[str, Any]:
+    """Piped stdin: ("text", str), ("document", Attachment) or ("none", None) on a terminal."""
+    if app.stdin_is_tty:
+        return "none", None
+    from chatpro.files import read_limited, sniff_document
+
+    stream = getattr(app.stdin, "buffer", None)
+    if stream is None:  # a text stream (tests): encode what it holds
+        data = app.stdin.read().encode("utf-8")
+    else:
+        data = read_limited(stream, name="stdin")
+    if not data:
+        return "none", None
+    extension = sniff_document(data)
+    if extension:
+        from chatpro.files import load_bytes
+
+        return "document", load_bytes(data, f"stdin{extension}")
+    from chatpro.files import load_bytes as decode
+
+    return "text", decode(data, "stdin.txt").text
+
+
+def run_request(app: App, request: AskRequest, *, as_json: bool) -> AskResult:
+    """Prepare (no side effects), print notices, send with streaming to stdout, print warnings."""
+    from chatpro.request import Pipeline
+
+    out = app.out
+    pipeline = Pipeline(app)
+    prepared = pipeline.prepare(request)
+    for notice in prepared.notices:
+        (out.warning if notice.warning else out.notice)(notice.text)
+
+    wrote: list[str] = []
+
+    def on_text(text: str) -> None:
+        if not as_json:
+            wrote.append(text)
+            out.write(text)
+
+    def finish_line() -> None:
+        if wrote and not wrote[-1].endswith("\n"):
+            out.write("\n")
+
+    try:
+        result = pipeline.send(prepared, request, on_text)
+    except ChatproError as exc:
+        finish_line()
+        partial: AskResult | None = getattr(exc, "result", None)
+        if partial is not None:
+            for warning in partial.warnings:
+                out.warning(warning)
+            if as_json:
+                out.json(partial.as_json())
+        raise
+    finish_line()
+    if as_json:
+        out.json(result.as_json())
+    for warning in result.warnings:
+        out.warning(warning)
+    return result

@@ -1,0 +1,127 @@
+"""`chatpro model`: the default model, the catalog, and setting the default."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from chatpro.cli.common import get_app
+
+if TYPE_CHECKING:
+    from chatpro.app import App
+    from chatpro.models import ModelInfo
+
+
+def _allowance(app: App, models: list[ModelInfo]) -> dict[str, Any]:
+    report = app.ledger().status(models)
+    return {m.model: m for m in report.models}, report
+
+
+@click.group(
+    invoke_without_command=True,
+    epilog="""\b
+Examples:
+  chatpro model                 # the default model and its allowance left
+  chatpro model list --json
+  chatpro model set fast        # make gpt-3.5-turbo the default
+""",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def model(ctx: click.Context, as_json: bool) -> None:
+    """Show the default model and how much of its allowance is left."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = get_app(ctx)
+    info = app.catalog.default
+    usage, report = _allowance(app, [info])
+    u = usage[info.name]
+    data = {
+        "model": info.name,
+        "aliases": list(info.aliases),
+        "description": info.description,
+        "allowance": info.monthly_messages,
+        "used": u.used,
+        "remaining": u.remaining,
+        "renews": report.renewal_date.isoformat(),
+    }
+    if as_json:
+        app.out.json(data)
+        return
+    if info.monthly_messages:
+        left = f"{u.remaining} of {info.monthly_messages} messages left this cycle (renews {data['renews']})"
+    else:
+        left = "unlimited allowance"
+    aliases = f" ({', '.join(info.aliases)})" if info.aliases else ""
+    app.out.line(f"{info.name}{aliases}: {left}")
+
+
+@model.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def list_models(ctx: click.Context, as_json: bool) -> None:
+    """List the models: aliases, context window, files, allowance and use.
+
+    \b
+    Example:
+      chatpro model list
+    """
+    app = get_app(ctx)
+    catalog = app.catalog
+    models = list(catalog.models.values())
+    usage, _ = _allowance(app, models)
+    default = catalog.default.name
+    rows = []
+    for m in models:
+        u = usage[m.name]
+        rows.append(
+            {
+                "name": m.name,
+                "default": m.name == default,
+                "aliases": list(m.aliases),
+                "description": m.description,
+                "context_window": m.context_window,
+                "files": m.takes_files,
+                "allowance": m.monthly_messages,
+                "used": u.used,
+                "remaining": u.remaining,
+            }
+        )
+    if as_json:
+        app.out.json(rows)
+        return
+    app.out.table(
+        ["", "model", "aliases", "context", "files", "allowance", "used", "description"],
+        [
+            [
+                "*" if r["default"] else "",
+                r["name"],
+                ", ".join(r["aliases"]),
+                f"{r['context_window']:,}",
+                "yes" if r["files"] else "no",
+                r["allowance"] or "unlimited",
+                r["used"],
+                r["description"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@model.command("set")
+@click.argument("name")
+@click.pass_context
+def set_model(ctx: click.Context, name: str) -> None:
+    """Make NAME (a model or alias) the default model.
+
+    \b
+    Example:
+      chatpro model set powerful
+    """
+    from chatpro.config import edit_document, parse_key, set_value
+
+    app = get_app(ctx)
+    info = app.catalog.resolve(name)
+    edit_document(app.paths.config_file, lambda doc: set_value(doc, parse_key("default_model"), info.name))
+    app.out.notice(f"default model set to {info.name}")

@@ -1,0 +1,106 @@
+"""The API key: lookup order, the 0600 credentials file, masking.
+
+Lookup order: ``OPENAI_API_KEY`` in the environment, then the credentials file in the config dir.
+The file is created with mode 0600 by ``os.open`` (never chmod afterwards) in a 0700 dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from chatpro.errors import ConfigError, InputError, StorageError
+
+ENV_VAR = "OPENAI_API_KEY"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    value: str
+    source: str  # "env" | "file"
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or traceback locals
+        return f"ApiKey(value={mask(self.value)!r}, source={self.source!r})"
+
+
+def mask(key: str) -> str:
+    """`sk-…a1b2`: enough to recognise a key, never enough to use it."""
+    key = key.strip()
+    prefix = "sk-" if key.startswith("sk-") else ""
+    tail = key[-4:] if len(key) >= 12 else ""
+    return f"{prefix}…{tail}"
+
+
+def read_key_file(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the credentials file: {exc.__class__.__name__}") from None
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            return line
+    return None
+
+
+def find_key(environ: Mapping[str, str], path: Path) -> ApiKey | None:
+    env_value = environ.get(ENV_VAR, "").strip()
+    if env_value:
+        return ApiKey(env_value, "env")
+    stored = read_key_file(path)
+    return ApiKey(stored, "file") if stored else None
+
+
+def require_key(environ: Mapping[str, str], path: Path) -> ApiKey:
+    key = find_key(environ, path)
+    if key is None:
+        raise ConfigError(
+            "no API key: set OPENAI_API_KEY or run 'chatpro key set'",
+        )
+    return key
+
+
+def validate_key_text(text: str) -> str:
+    key = text.strip()
+    if not key:
+        raise InputError("no key given: nothing was stored")
+    if any(ch.isspace() for ch in key) or not key.isprintable():
+        raise InputError("that does not look like an API key (it contains spaces or control characters)")
+    return key
+
+
+def store_key(path: Path, key: str) -> None:
+    """Write the key atomically into a file created 0600."""
+    from chatpro.fsutil import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(path, (key + "\n").encode("utf-8"), mode=0o600)
+    except StorageError as exc:
+        raise ConfigError(exc.message) from None
+
+
+def remove_key(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot remove: {exc.strerror}") from None
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Remove every known secret (and anything shaped like an OpenAI key) from TEXT."""
+    import re
+
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, mask(secret))
+    with contextlib.suppress(re.error):
+        text = re.sub(r"sk-[A-Za-z0-9_\-*]{6,}", lambda m: mask(m.group(0)), text)
+    return text

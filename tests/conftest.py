@@ -1,0 +1,95 @@
+"""Shared fixtures: an isolated CHATPRO_HOME, the loopback OpenAI server, and a chatpro runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakeserver import FakeOpenAI
+
+REPO = Path(__file__).resolve().parent.parent
+SENTINEL_KEY = "sk-test-SENTINEL0123456789abcdefSECRET"
+_CACHE = REPO.parent / "shared" / "tiktoken-cache"
+TIKTOKEN_CACHE = str(_CACHE) if _CACHE.is_dir() else os.environ.get("TIKTOKEN_CACHE_DIR", "")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own CHATPRO_HOME; nothing touches the real user dirs."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("CHATPRO_HOME", str(home))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHATPRO_MODEL", "CHATPRO_DEBUG", "CHATPRO_NOW"):
+        monkeypatch.delenv(var, raising=False)
+    if TIKTOKEN_CACHE:
+        monkeypatch.setenv("TIKTOKEN_CACHE_DIR", TIKTOKEN_CACHE)
+    return home
+
+
+@pytest.fixture
+def home(_isolated_home: Path) -> Path:
+    return _isolated_home
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()
+
+
+class Runner:
+    """Runs `python -m chatpro` as a real subprocess (stdin not a TTY) against the test server."""
+
+    def __init__(self, home: Path, server: FakeOpenAI | None) -> None:
+        self.home = home
+        self.server = server
+        self.env: dict[str, str] = {}
+
+    def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATPRO_"))}
+        env["CHATPRO_HOME"] = str(self.home)
+        env["OPENAI_API_KEY"] = SENTINEL_KEY
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        if self.server is not None:
+            env["OPENAI_BASE_URL"] = self.server.url
+        if TIKTOKEN_CACHE:
+            env["TIKTOKEN_CACHE_DIR"] = TIKTOKEN_CACHE
+        env.update(self.env)
+        env.update(extra or {})
+        return {k: v for k, v in env.items() if v is not None}
+
+    def __call__(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run(
+            [sys.executable, "-m", "chatpro", *args],
+            input=data if data is not None else b"",
+            capture_output=True,
+            env=self.environment(env),
+            timeout=timeout,
+            cwd=self.home.parent,
+        )
+        return subprocess.CompletedProcess(
+            proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        )
+
+
+@pytest.fixture
+def run(home: Path, server: FakeOpenAI) -> Runner:
+    return Runner(home, server)
+
+
+@pytest.fixture
+def run_offline(home: Path) -> Runner:
+    """A runner with no server (for commands that never talk to the model)."""
+    return Runner(home, None)

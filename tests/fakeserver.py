@@ -1,0 +1,196 @@
+"""An OpenAI-compatible chat server on 127.0.0.1 for the tests.
+
+It speaks the real wire protocol (JSON and SSE streaming with a final usage chunk, error bodies
+and statuses) so the real `openai` client is exercised end to end. Tests script what the next
+requests get (`server.queue(...)`) and read what the server received (`server.requests`).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_TEXT = "Here is a draft reply for your client."
+
+
+@dataclass
+class Behaviour:
+    """What one request gets. Defaults: a streamed/whole answer of `text` with a usage chunk."""
+
+    text: str = DEFAULT_TEXT
+    status: int = 200
+    error_body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    chunk_size: int = 8  # characters a streamed chunk
+    delay: float = 0.0  # seconds before answering
+    chunk_delay: float = 0.0  # seconds between streamed chunks
+    cut_after: int | None = None  # close the connection after this many chunks
+    include_usage: bool = True
+    finish: bool = True  # send finish_reason and [DONE]
+    raw: bytes | None = None  # send these bytes as the body (e.g. invalid JSON)
+    prompt_tokens: int | None = None
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", []))
+
+    @property
+    def last_user(self) -> str:
+        users = [m for m in self.messages if m.get("role") == "user"]
+        return str(users[-1]["content"]) if users else ""
+
+    @property
+    def system(self) -> str:
+        return "\n".join(str(m["content"]) for m in self.messages if m.get("role") == "system")
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self._queue: list[Behaviour] = []
+        self.default = Behaviour()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def queue(self, *behaviours: Behaviour) -> None:
+        with self._lock:
+            self._queue.extend(behaviours)
+
+    def fail(self, status: int, message: str = "failure", *, code: str | None = None, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        body = {"error": {"message": message, "type": "error", "code": code}}
+        self.queue(*[Behaviour(status=status, error_body=body, headers=headers or {}) for _ in range(times)])
+
+    def _next(self) -> Behaviour:
+        with self._lock:
+            return self._queue.pop(0) if self._queue else self.default
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # /v1/models
+                body = json.dumps({"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]}).encode()
+                self._send(200, body, "application/json")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = {}
+                with server._lock:
+                    server.requests.append(Received(self.path, dict(self.headers.items()), body))
+                b = server._next()
+                if b.delay:
+                    time.sleep(b.delay)
+                if b.raw is not None:
+                    self._send(b.status, b.raw, "application/json", b.headers)
+                    return
+                if b.status != 200:
+                    self._send(b.status, json.dumps(b.error_body or {}).encode(), "application/json", b.headers)
+                    return
+                model = body.get("model", "gpt-4o")
+                prompt_tokens = b.prompt_tokens if b.prompt_tokens is not None else _rough_tokens(body)
+                completion_tokens = max(1, len(b.text) // 4)
+                usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                         "total_tokens": prompt_tokens + completion_tokens}
+                if body.get("stream"):
+                    self._stream(b, model, usage, bool((body.get("stream_options") or {}).get("include_usage")))
+                else:
+                    reply = {
+                        "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+                        "model": model,
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": b.text},
+                                     "finish_reason": "stop", "logprobs": None}],
+                        "usage": usage if b.include_usage else None,
+                    }
+                    self._send(200, json.dumps(reply).encode(), "application/json", b.headers)
+
+            def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("content-type", ctype)
+                self.send_header("content-length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _stream(self, b: Behaviour, model: str, usage: dict[str, int], want_usage: bool) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("cache-control", "no-cache")
+                self.send_header("connection", "close")
+                self.end_headers()
+                pieces = [b.text[i : i + b.chunk_size] for i in range(0, len(b.text), b.chunk_size)] or [""]
+
+                def event(obj: Any) -> None:
+                    self.wfile.write(f"data: {json.dumps(obj)}\n\n".encode())
+                    self.wfile.flush()
+
+                def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+                    return {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
+                            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+                try:
+                    event(chunk({"role": "assistant", "content": ""}))
+                    for n, piece in enumerate(pieces):
+                        if b.cut_after is not None and n >= b.cut_after:
+                            self.wfile.flush()
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                            return
+                        if b.chunk_delay:
+                            time.sleep(b.chunk_delay)
+                        event(chunk({"content": piece}))
+                    if not b.finish:
+                        return
+                    event(chunk({}, "stop"))
+                    if want_usage and b.include_usage:
+                        event({"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
+                               "model": model, "choices": [], "usage": usage})
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
+
+        return Handler
+
+
+def _rough_tokens(body: dict[str, Any]) -> int:
+    return sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4 + 1

@@ -242,13 +242,29 @@ class Pipeline:
         max_tokens: int | None,
     ) -> Fitted:
         """Messages that fit MODEL's window: files cut at a token boundary, old context dropped."""
-        from chatpro.tokens import get_tokenizer
+        from chatpro.tokens import encoding_available, estimate_tokens, get_tokenizer
+        from chatpro.usage import TOKENS_PER_UNIT
 
-        tok = get_tokenizer(model.encoding)
         window = model.context_window
         reserve = max_tokens if max_tokens is not None else min(ANSWER_RESERVE_MAX, window // 4)
         budget = max(window - reserve, 1)
         notices: list[str] = []
+
+        texts = [system_text, prompt, *(t for _, t in files), *(m["content"] for m in context)]
+        upper_bound = sum(len(t.encode("utf-8")) for t in texts) + _overhead(2 + len(files) + len(context))
+        if upper_bound <= min(TOKENS_PER_UNIT, budget):
+            # A token is at least one byte: this request fits and costs one unit for certain,
+            # so loading an encoding (a noticeable part of a short ask's time) can wait.
+            messages = []
+            if system_text:
+                messages.append({"role": "system", "content": system_text})
+            messages.extend(context)
+            messages.append({"role": "user", "content": compose_user_content(prompt, files)})
+            tokens = sum(estimate_tokens(t) for t in texts) + _overhead(2 + len(files) + len(context))
+            file_tokens = [estimate_tokens(t) for _, t in files]
+            return Fitted(messages, min(tokens, upper_bound), file_tokens, not encoding_available(model.encoding), [])
+
+        tok = get_tokenizer(model.encoding)
 
         fixed = tok.count(system_text) + tok.count(prompt) + _overhead(2 + len(files))
         file_tokens = [tok.count(text) for _, text in files]

@@ -114,6 +114,11 @@ def _load_with_deadline(name: str) -> Any:
     return result[0] if result else None
 
 
+def encoding_available(encoding_name: str | None) -> bool:
+    """Whether an exact count is possible without loading anything from the network."""
+    return bool(encoding_name) and not os.environ.get("CHATPRO_NO_TIKTOKEN") and _is_cached(encoding_name or "")
+
+
 @functools.lru_cache(maxsize=None)
 def get_tokenizer(encoding_name: str | None) -> Tokenizer:
     if not encoding_name or os.environ.get("CHATPRO_NO_TIKTOKEN"):

@@ -107,7 +107,7 @@ def get(ctx: click.Context, key: str, as_json: bool) -> None:
     app.out.line(json.dumps(value, ensure_ascii=False) if as_json else _format_value(value))
 
 
-@config.command("set")
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 @click.pass_context

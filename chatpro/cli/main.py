@@ -123,10 +123,18 @@ def _print_traceback() -> None:
 
 def run(argv: list[str] | None = None, **app_kwargs: Any) -> None:
     """Run the CLI and exit with SPEC's code; every error path is mapped here."""
+    import signal
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     code = main(args, debug=debug, **app_kwargs)
     sys.exit(code)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM ends a request like Ctrl-C: the partial answer is charged and logged, then exit."""
+    raise KeyboardInterrupt
 
 
 def main(args: list[str], *, debug: bool = False, **app_kwargs: Any) -> int:

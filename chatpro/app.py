@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Mapping
+from typing import IO, TYPE_CHECKING, Any
 
 from chatpro.clock import Clock, clock_from_env
 from chatpro.config import Settings, load_settings
@@ -104,7 +105,9 @@ class App:
         from chatpro.client import validate_base_url
 
         env_url = self.environ.get("OPENAI_BASE_URL", "").strip()
-        url, source = (env_url, "OPENAI_BASE_URL") if env_url else (self.settings.base_url, "api.base_url")
+        url, source = (
+            (env_url, "OPENAI_BASE_URL") if env_url else (self.settings.base_url, "api.base_url")
+        )
         return validate_base_url(url, allow_insecure=self.settings.allow_insecure, source=source)
 
     def client(self) -> ChatClient:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from chatpro.credentials import scrub
@@ -73,7 +74,9 @@ def validate_base_url(url: str, *, allow_insecure: bool, source: str) -> str:
 
 
 class ChatClient:
-    def __init__(self, config: ClientConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, config: ClientConfig, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._config = config
         self._sleep = sleep
         self._sdk: Any = None
@@ -139,7 +142,9 @@ class ChatClient:
 
         tries = f" after {attempts} attempt{'s' if attempts > 1 else ''}"
         if isinstance(exc, openai.APITimeoutError):
-            return ServiceError(f"the server did not answer within {self._config.timeout:g} s{tries}"), 0
+            return ServiceError(
+                f"the server did not answer within {self._config.timeout:g} s{tries}"
+            ), 0
         if isinstance(exc, openai.APIConnectionError):
             cause = _root_cause(exc)
             return ServiceError(f"cannot connect to {self._config.base_url}: {cause}{tries}"), 0
@@ -162,7 +167,10 @@ class ChatClient:
                 what = "rate limited by the server" if status == 429 else "the server failed"
                 return ServiceError(f"{what} (HTTP {status}){detail}{tries}"), _retry_after(exc)
             if status == 404:
-                return ServiceError(f"the server answered HTTP 404{detail}", hint="is the model name right for this server?"), None
+                return ServiceError(
+                    f"the server answered HTTP 404{detail}",
+                    hint="is the model name right for this server?",
+                ), None
             return ServiceError(f"the server refused the request (HTTP {status}){detail}"), None
         if isinstance(exc, openai.APIResponseValidationError) or _is_json_error(exc):
             return ServiceError("the server's reply is not valid JSON"), None
@@ -244,7 +252,9 @@ class ChatClient:
             partial = "".join(parts)
             if not partial and prompt_tokens is None:
                 raise StreamCut("the server closed the stream before answering", partial)
-            raise StreamCut("the answer was cut off: the stream ended before the answer was complete", partial)
+            raise StreamCut(
+                "the answer was cut off: the stream ended before the answer was complete", partial
+            )
         return Reply(
             text="".join(parts),
             model=served_model,

@@ -6,9 +6,10 @@ whole process, so subprocess tests and scripts can exercise cycles and retention
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Protocol
+from typing import Protocol
 
 
 class Clock(Protocol):

@@ -7,9 +7,10 @@ rewrites a file it could not read. Unknown keys are warnings.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from chatpro.errors import ConfigError, InputError
 
@@ -368,7 +369,7 @@ def unset_value(doc: dict[str, Any], key: Key) -> bool:
     if key.parts[-1] not in chain[-1]:
         return False
     del chain[-1][key.parts[-1]]
-    for parent, part in zip(reversed(chain[:-1]), reversed(key.parts[:-1])):
+    for parent, part in zip(reversed(chain[:-1]), reversed(key.parts[:-1]), strict=False):
         if not parent[part]:
             del parent[part]
     return True
@@ -390,9 +391,8 @@ def save_document(path: Path, doc: Mapping[str, Any]) -> None:
 
 def edit_document(path: Path, change: Callable[[dict[str, Any]], Any]) -> Any:
     """Read-modify-write the config file under its lock; an unreadable file is never rewritten."""
-    from chatpro.fsutil import file_lock, lock_path_for
-
     from chatpro.errors import StorageError
+    from chatpro.fsutil import file_lock, lock_path_for
 
     try:
         with file_lock(lock_path_for(path)):

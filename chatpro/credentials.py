@@ -7,10 +7,9 @@ The file is created with mode 0600 by ``os.open`` (never chmod afterwards) in a 
 from __future__ import annotations
 
 import contextlib
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from chatpro.errors import ConfigError, InputError, StorageError
 
@@ -40,7 +39,9 @@ def read_key_file(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the credentials file: {exc.__class__.__name__}") from None
+        raise ConfigError(
+            f"{path}: cannot read the credentials file: {exc.__class__.__name__}"
+        ) from None
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
@@ -70,7 +71,9 @@ def validate_key_text(text: str) -> str:
     if not key:
         raise InputError("no key given: nothing was stored")
     if any(ch.isspace() for ch in key) or not key.isprintable():
-        raise InputError("that does not look like an API key (it contains spaces or control characters)")
+        raise InputError(
+            "that does not look like an API key (it contains spaces or control characters)"
+        )
     return key
 
 

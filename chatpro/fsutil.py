@@ -11,8 +11,8 @@ import contextlib
 import errno
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from chatpro.errors import StorageError
 from chatpro.paths import FILE_MODE, ensure_dir

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 from chatpro.config import Settings
 from chatpro.errors import InputError
@@ -84,7 +84,7 @@ class Catalog:
         known = ", ".join(choices)
         raise InputError(
             f"unknown model {name!r} (known: {known})",
-            hint=hint or "add it to config.toml under [models.\"NAME\"] to use it",
+            hint=hint or 'add it to config.toml under [models."NAME"] to use it',
         )
 
     @property
@@ -118,4 +118,6 @@ def build_catalog(settings: Settings, default_override: str | None = None) -> Ca
     for alias, target in aliases.items():
         by_target.setdefault(target, []).append(alias)
     models = {n: replace(m, aliases=tuple(by_target.get(n, ()))) for n, m in models.items()}
-    return Catalog(models=models, aliases=aliases, default_name=default_override or settings.default_model)
+    return Catalog(
+        models=models, aliases=aliases, default_name=default_override or settings.default_model
+    )

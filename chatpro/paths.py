@@ -7,9 +7,9 @@ otherwise platformdirs' user config and user data dirs for the app name ``chatpr
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 APP_NAME = "chatpro"
 DIR_MODE = 0o700

@@ -7,7 +7,8 @@ Every line that leaves through here is scrubbed of known secrets.
 from __future__ import annotations
 
 import json
-from typing import IO, Any, Sequence
+from collections.abc import Sequence
+from typing import IO, Any
 
 from chatpro.credentials import scrub
 
@@ -53,7 +54,9 @@ class Output:
         if self.stdout_is_tty:
             from tabulate import tabulate
 
-            self.line(tabulate(cells, headers=list(headers), tablefmt="simple", disable_numparse=True))
+            self.line(
+                tabulate(cells, headers=list(headers), tablefmt="simple", disable_numparse=True)
+            )
             return
         self.line(format_columns([list(headers), *cells]))
 

@@ -7,8 +7,9 @@ Nothing is sent, charged or logged until every check before "send" has passed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from chatpro.errors import InputError, Interrupted, ServiceError
 
@@ -194,7 +195,7 @@ class Pipeline:
                 "sha256": att.sha256,
                 "tokens": tokens,
             }
-            for att, tokens in zip(attachments, fitted.file_tokens)
+            for att, tokens in zip(attachments, fitted.file_tokens, strict=False)
         ]
         return Prepared(
             model=model,
@@ -211,7 +212,9 @@ class Pipeline:
             notices=notices,
         )
 
-    def _context(self, request: AskRequest, notices: list[Notice]) -> tuple[str, bool, list[dict[str, str]]]:
+    def _context(
+        self, request: AskRequest, notices: list[Notice]
+    ) -> tuple[str, bool, list[dict[str, str]]]:
         from chatpro.chatlog import new_chat_id
 
         if not (request.continue_latest or request.chat_id):
@@ -251,7 +254,9 @@ class Pipeline:
         notices: list[str] = []
 
         texts = [system_text, prompt, *(t for _, t in files), *(m["content"] for m in context)]
-        upper_bound = sum(len(t.encode("utf-8")) for t in texts) + _overhead(2 + len(files) + len(context))
+        upper_bound = sum(len(t.encode("utf-8")) for t in texts) + _overhead(
+            2 + len(files) + len(context)
+        )
         if upper_bound <= min(TOKENS_PER_UNIT, budget):
             # A token is at least one byte: this request fits and costs one unit for certain,
             # so loading an encoding (a noticeable part of a short ask's time) can wait.
@@ -260,9 +265,17 @@ class Pipeline:
                 messages.append({"role": "system", "content": system_text})
             messages.extend(context)
             messages.append({"role": "user", "content": compose_user_content(prompt, files)})
-            tokens = sum(estimate_tokens(t) for t in texts) + _overhead(2 + len(files) + len(context))
+            tokens = sum(estimate_tokens(t) for t in texts) + _overhead(
+                2 + len(files) + len(context)
+            )
             file_tokens = [estimate_tokens(t) for _, t in files]
-            return Fitted(messages, min(tokens, upper_bound), file_tokens, not encoding_available(model.encoding), [])
+            return Fitted(
+                messages,
+                min(tokens, upper_bound),
+                file_tokens,
+                not encoding_available(model.encoding),
+                [],
+            )
 
         tok = get_tokenizer(model.encoding)
 
@@ -299,7 +312,9 @@ class Pipeline:
 
     # --- step 5-7: send, charge, record -------------------------------------------------------
 
-    def send(self, prepared: Prepared, request: AskRequest, on_text: Callable[[str], None]) -> AskResult:
+    def send(
+        self, prepared: Prepared, request: AskRequest, on_text: Callable[[str], None]
+    ) -> AskResult:
         from chatpro.client import StreamCut
 
         app = self.app
@@ -367,7 +382,7 @@ class Pipeline:
         if request.log:
             self._record(prepared, result)
         if error is not None:
-            setattr(error, "result", result)
+            error.result = result
             raise error
         return result
 
@@ -395,7 +410,11 @@ class Pipeline:
                 content=prepared.user_content,
                 ts=now,
                 attachments=prepared.attachments,
-                usage={"prompt_tokens": result.prompt_tokens, "completion_tokens": 0, "units": result.units},
+                usage={
+                    "prompt_tokens": result.prompt_tokens,
+                    "completion_tokens": 0,
+                    "units": result.units,
+                },
             )
         )
         records.append(

@@ -116,10 +116,14 @@ def _load_with_deadline(name: str) -> Any:
 
 def encoding_available(encoding_name: str | None) -> bool:
     """Whether an exact count is possible without loading anything from the network."""
-    return bool(encoding_name) and not os.environ.get("CHATPRO_NO_TIKTOKEN") and _is_cached(encoding_name or "")
+    return (
+        bool(encoding_name)
+        and not os.environ.get("CHATPRO_NO_TIKTOKEN")
+        and _is_cached(encoding_name or "")
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_tokenizer(encoding_name: str | None) -> Tokenizer:
     if not encoding_name or os.environ.get("CHATPRO_NO_TIKTOKEN"):
         return Tokenizer(encoding_name)

@@ -23,7 +23,13 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own CHATPRO_HOME; nothing touches the real user dirs."""
     home = tmp_path / "home"
     monkeypatch.setenv("CHATPRO_HOME", str(home))
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHATPRO_MODEL", "CHATPRO_DEBUG", "CHATPRO_NOW"):
+    for var in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "CHATPRO_MODEL",
+        "CHATPRO_DEBUG",
+        "CHATPRO_NOW",
+    ):
         monkeypatch.delenv(var, raising=False)
     if TIKTOKEN_CACHE:
         monkeypatch.setenv("TIKTOKEN_CACHE_DIR", TIKTOKEN_CACHE)
@@ -80,7 +86,10 @@ class Runner:
             cwd=self.home.parent,
         )
         return subprocess.CompletedProcess(
-            proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+            proc.args,
+            proc.returncode,
+            proc.stdout.decode("utf-8", "replace"),
+            proc.stderr.decode("utf-8", "replace"),
         )
 
 

@@ -86,9 +86,22 @@ class FakeOpenAI:
         with self._lock:
             self._queue.extend(behaviours)
 
-    def fail(self, status: int, message: str = "failure", *, code: str | None = None, times: int = 1, headers: dict[str, str] | None = None) -> None:
+    def fail(
+        self,
+        status: int,
+        message: str = "failure",
+        *,
+        code: str | None = None,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         body = {"error": {"message": message, "type": "error", "code": code}}
-        self.queue(*[Behaviour(status=status, error_body=body, headers=headers or {}) for _ in range(times)])
+        self.queue(
+            *[
+                Behaviour(status=status, error_body=body, headers=headers or {})
+                for _ in range(times)
+            ]
+        )
 
     def _next(self) -> Behaviour:
         with self._lock:
@@ -104,7 +117,9 @@ class FakeOpenAI:
                 pass
 
             def do_GET(self) -> None:  # /v1/models
-                body = json.dumps({"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]}).encode()
+                body = json.dumps(
+                    {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]}
+                ).encode()
                 self._send(200, body, "application/json")
 
             def do_POST(self) -> None:
@@ -123,26 +138,51 @@ class FakeOpenAI:
                     self._send(b.status, b.raw, "application/json", b.headers)
                     return
                 if b.status != 200:
-                    self._send(b.status, json.dumps(b.error_body or {}).encode(), "application/json", b.headers)
+                    self._send(
+                        b.status,
+                        json.dumps(b.error_body or {}).encode(),
+                        "application/json",
+                        b.headers,
+                    )
                     return
                 model = body.get("model", "gpt-4o")
-                prompt_tokens = b.prompt_tokens if b.prompt_tokens is not None else _rough_tokens(body)
+                prompt_tokens = (
+                    b.prompt_tokens if b.prompt_tokens is not None else _rough_tokens(body)
+                )
                 completion_tokens = max(1, len(b.text) // 4)
-                usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                         "total_tokens": prompt_tokens + completion_tokens}
+                usage = {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                }
                 if body.get("stream"):
-                    self._stream(b, model, usage, bool((body.get("stream_options") or {}).get("include_usage")))
+                    self._stream(
+                        b,
+                        model,
+                        usage,
+                        bool((body.get("stream_options") or {}).get("include_usage")),
+                    )
                 else:
                     reply = {
-                        "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
                         "model": model,
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": b.text},
-                                     "finish_reason": "stop", "logprobs": None}],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": b.text},
+                                "finish_reason": "stop",
+                                "logprobs": None,
+                            }
+                        ],
                         "usage": usage if b.include_usage else None,
                     }
                     self._send(200, json.dumps(reply).encode(), "application/json", b.headers)
 
-            def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
                 self.send_header("content-type", ctype)
                 self.send_header("content-length", str(len(body)))
@@ -151,21 +191,30 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _stream(self, b: Behaviour, model: str, usage: dict[str, int], want_usage: bool) -> None:
+            def _stream(
+                self, b: Behaviour, model: str, usage: dict[str, int], want_usage: bool
+            ) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("cache-control", "no-cache")
                 self.send_header("connection", "close")
                 self.end_headers()
-                pieces = [b.text[i : i + b.chunk_size] for i in range(0, len(b.text), b.chunk_size)] or [""]
+                pieces = [
+                    b.text[i : i + b.chunk_size] for i in range(0, len(b.text), b.chunk_size)
+                ] or [""]
 
                 def event(obj: Any) -> None:
                     self.wfile.write(f"data: {json.dumps(obj)}\n\n".encode())
                     self.wfile.flush()
 
                 def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-                    return {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
-                            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                    return {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    }
 
                 try:
                     event(chunk({"role": "assistant", "content": ""}))
@@ -181,8 +230,16 @@ class FakeOpenAI:
                         return
                     event(chunk({}, "stop"))
                     if want_usage and b.include_usage:
-                        event({"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
-                               "model": model, "choices": [], "usage": usage})
+                        event(
+                            {
+                                "id": "chatcmpl-test",
+                                "object": "chat.completion.chunk",
+                                "created": 0,
+                                "model": model,
+                                "choices": [],
+                                "usage": usage,
+                            }
+                        )
                     self.wfile.write(b"data: [DONE]\n\n")
                     self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):

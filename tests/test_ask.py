@@ -40,7 +40,9 @@ def test_json_has_the_spec_keys(run, server):
     result = run("ask", "--json", "Name three risks")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert {"chat_id", "model", "requested_model", "fallback", "text", "usage", "warnings"} <= set(data)
+    assert {"chat_id", "model", "requested_model", "fallback", "text", "usage", "warnings"} <= set(
+        data
+    )
     assert data["text"] == "Three risks."
     assert data["model"] == data["requested_model"] == "gpt-4o"
     assert data["fallback"] is False
@@ -72,7 +74,9 @@ def test_nothing_to_ask_is_exit_2_and_sends_nothing(run, server, args, stdin):
 
 def test_no_stream_and_request_options_reach_the_server(run, server):
     server.default = Behaviour(text="ok")
-    result = run("ask", "--no-stream", "-s", "Be terse.", "--max-tokens", "50", "--temperature", "0.2", "hi")
+    result = run(
+        "ask", "--no-stream", "-s", "Be terse.", "--max-tokens", "50", "--temperature", "0.2", "hi"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ok\n"
     body = server.requests[-1].body
@@ -154,7 +158,9 @@ def test_a_retry_that_succeeds_answers(run, server):
 
 
 def test_rate_limit_after_retries_is_exit_5(run, server):
-    server.fail(429, "slow down", code="rate_limit_exceeded", times=10, headers={"retry-after": "0"})
+    server.fail(
+        429, "slow down", code="rate_limit_exceeded", times=10, headers={"retry-after": "0"}
+    )
     result = run("ask", "hi")
     assert result.returncode == 5
     assert "429" in result.stderr
@@ -206,7 +212,9 @@ def test_plain_http_to_a_remote_host_is_exit_4(run, server, url):
 
 def test_allow_insecure_lifts_the_check(run, server):
     (run.home / "config").mkdir(parents=True)
-    (run.home / "config" / "config.toml").write_text("[api]\nallow_insecure = true\nmax_retries = 0\ntimeout = 2\n")
+    (run.home / "config" / "config.toml").write_text(
+        "[api]\nallow_insecure = true\nmax_retries = 0\ntimeout = 2\n"
+    )
     result = run("ask", "hi", env={"OPENAI_BASE_URL": "http://nonexistent.invalid/v1"})
     assert result.returncode == 5  # got past the check, then failed to connect
 
@@ -236,7 +244,7 @@ def test_ctrl_c_during_an_answer_is_exit_130(run, server):
     assert proc.stdout is not None
     proc.stdout.read(4)  # the answer has begun
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "Aborted" not in err.decode()
     assert "Traceback" not in err.decode()
@@ -248,8 +256,11 @@ def test_output_redirect_leaves_only_the_answer(run, server, tmp_path):
     env = run.environment()
     with open(target, "w") as fh:
         code = subprocess.call(
-            [sys.executable, "-m", "chatpro", "ask", "x"], stdout=fh, stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL, env=env,
+            [sys.executable, "-m", "chatpro", "ask", "x"],
+            stdout=fh,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
     assert code == 0
     assert target.read_text() == "only this\n"
@@ -280,7 +291,10 @@ def test_sigterm_mid_answer_leaves_no_torn_log(run, server, home):
     server.queue(Behaviour(text="y" * 400, chunk_size=4, chunk_delay=0.05))
     proc = subprocess.Popen(
         [sys.executable, "-m", "chatpro", "ask", "hi"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run.environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=run.environment(),
     )
     assert proc.stdout is not None
     proc.stdout.read(4)

@@ -20,8 +20,12 @@ def mode(path) -> int:
 
 def test_config_set_get_unset_round_trip(run_offline, home):
     assert run_offline("config", "set", "history.retention_days", "30").returncode == 0
-    assert run_offline("config", "set", "profile.skills", "Python, Technical writing").returncode == 0
-    assert run_offline("config", "set", "models.gpt-3.5-turbo.monthly_messages", "500").returncode == 0
+    assert (
+        run_offline("config", "set", "profile.skills", "Python, Technical writing").returncode == 0
+    )
+    assert (
+        run_offline("config", "set", "models.gpt-3.5-turbo.monthly_messages", "500").returncode == 0
+    )
     assert run_offline("config", "get", "history.retention_days").stdout == "30\n"
     got = run_offline("config", "get", "profile.skills", "--json")
     assert json.loads(got.stdout) == ["Python", "Technical writing"]
@@ -98,7 +102,9 @@ def test_config_path_lists_every_file(run_offline, home):
 
 
 def test_key_set_from_stdin_is_stored_0600_and_shown_masked(run_offline, home):
-    result = run_offline("key", "set", input="sk-abcdefghijklmnop1234\n", env={"OPENAI_API_KEY": ""})
+    result = run_offline(
+        "key", "set", input="sk-abcdefghijklmnop1234\n", env={"OPENAI_API_KEY": ""}
+    )
     assert result.returncode == 0, result.stderr
     cred = home / "config" / "credentials"
     assert mode(cred) == 0o600
@@ -163,7 +169,8 @@ HEAVY = ("openai", "tiktoken", "pypdf", "pptx")
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["model", "list"], ["config", "show"], ["usage"], ["history"], ["ask", "--help"]]
+    "args",
+    [["--help"], ["model", "list"], ["config", "show"], ["usage"], ["history"], ["ask", "--help"]],
 )
 def test_fast_commands_import_nothing_heavy(run_offline, args):
     code = (
@@ -176,5 +183,11 @@ def test_fast_commands_import_nothing_heavy(run_offline, args):
     env = run_offline.environment()
     import subprocess
 
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr

@@ -31,18 +31,38 @@ Examples:
 @model_option
 @click.option("-s", "--system", metavar="TEXT", help="A system prompt for this request.")
 @click.option(
-    "-f", "--file", "files", multiple=True, metavar="FILE",
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path, allow_dash=False),
     help="Attach a file (repeatable); same types and limits as 'chatpro upload'.",
 )
 @template_option
 @chat_options
-@click.option("--no-stream", is_flag=True, help="Wait for the whole answer instead of streaming it.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the answer and usage.")
+@click.option(
+    "--no-stream", is_flag=True, help="Wait for the whole answer instead of streaming it."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object with the answer and usage."
+)
 @click.option("--no-log", is_flag=True, help="Do not record this exchange in the chat log.")
-@click.option("--no-fallback", is_flag=True, help="Fail (exit 3) instead of falling back to another model.")
-@click.option("--max-tokens", type=click.IntRange(min=1), metavar="N", help="Limit the answer's length in tokens.")
-@click.option("--temperature", type=click.FloatRange(0.0, 2.0), metavar="T", help="Sampling temperature, 0 to 2.")
+@click.option(
+    "--no-fallback", is_flag=True, help="Fail (exit 3) instead of falling back to another model."
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Limit the answer's length in tokens.",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(0.0, 2.0),
+    metavar="T",
+    help="Sampling temperature, 0 to 2.",
+)
 @click.pass_context
 def ask(
     ctx: click.Context,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,18 +22,27 @@ def get_app(ctx: click.Context) -> App:
 
 def model_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "-m", "--model", metavar="MODEL", help="Model or alias (powerful, fast); default from config."
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help="Model or alias (powerful, fast); default from config.",
     )(f)
 
 
 def chat_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--chat", "chat_id", metavar="ID", help="Continue chat ID (a unique prefix is enough).")(f)
-    f = click.option("-c", "--continue", "continue_latest", is_flag=True, help="Continue the most recent chat.")(f)
+    f = click.option(
+        "--chat", "chat_id", metavar="ID", help="Continue chat ID (a unique prefix is enough)."
+    )(f)
+    f = click.option(
+        "-c", "--continue", "continue_latest", is_flag=True, help="Continue the most recent chat."
+    )(f)
     return f
 
 
 def template_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("-t", "--template", metavar="NAME", help="Use a starter template (see 'chatpro templates').")(f)
+    return click.option(
+        "-t", "--template", metavar="NAME", help="Use a starter template (see 'chatpro templates')."
+    )(f)
 
 
 def check_chat_flags(continue_latest: bool, chat_id: str | None) -> None:

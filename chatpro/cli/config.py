@@ -180,7 +180,9 @@ def edit(ctx: click.Context) -> None:
 
     app = get_app(ctx)
     if not app.stdin_is_tty and not app.environ.get("EDITOR") and not app.environ.get("VISUAL"):
-        raise InputError("config edit needs a terminal or $EDITOR", hint="use 'chatpro config set KEY VALUE'")
+        raise InputError(
+            "config edit needs a terminal or $EDITOR", hint="use 'chatpro config set KEY VALUE'"
+        )
     target = app.paths.config_file
     ensure_dir(target.parent)
     if not target.exists():

@@ -43,7 +43,9 @@ def set_key(ctx: click.Context) -> None:
     store_key(app.paths.credentials_file, value)
     app.out.notice(f"key stored in {app.paths.credentials_file}")
     if app.environ.get("OPENAI_API_KEY"):
-        app.out.notice("note: OPENAI_API_KEY is set in the environment and wins over the stored key")
+        app.out.notice(
+            "note: OPENAI_API_KEY is set in the environment and wins over the stored key"
+        )
 
 
 @key.command("show")

@@ -18,7 +18,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ask": ("chatpro.cli.ask", "ask", "Ask one question; the answer streams to stdout."),
     "chat": ("chatpro.cli.chat", "chat", "Chat interactively (or line by line from stdin)."),
     "upload": ("chatpro.cli.upload", "upload", "Analyse files: PDF, Word, PowerPoint, code, text."),
-    "history": ("chatpro.cli.history", "history", "List, show, search, export and delete past chats."),
+    "history": (
+        "chatpro.cli.history",
+        "history",
+        "List, show, search, export and delete past chats.",
+    ),
     "usage": ("chatpro.cli.usage", "usage", "Show this month's allowance and what is left."),
     "model": ("chatpro.cli.model", "model", "Show, list and set the default model."),
     "config": ("chatpro.cli.config", "config", "Show and change settings in config.toml."),
@@ -64,14 +68,16 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     context_settings=CONTEXT_SETTINGS,
-    epilog="Examples:\n\n\b\n  chatpro ask \"Draft a reply asking for a deadline extension\"\n"
-    "  chatpro upload brief.pdf -p \"List the deliverables\"\n"
-    "  chatpro usage --check && chatpro ask -m fast \"Summarize\" < notes.txt\n\n"
+    epilog='Examples:\n\n\b\n  chatpro ask "Draft a reply asking for a deadline extension"\n'
+    '  chatpro upload brief.pdf -p "List the deliverables"\n'
+    '  chatpro usage --check && chatpro ask -m fast "Summarize" < notes.txt\n\n'
     "Docs: docs/guide.md. Exit codes: 0 ok, 1 bug, 2 bad input, 3 allowance used up, "
     "4 key/config, 5 service/network, 130 interrupted.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors (also CHATPRO_DEBUG=1).")
-@click.option("-q", "--quiet", is_flag=True, help="Hide notices and progress (never warnings or errors).")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Hide notices and progress (never warnings or errors)."
+)
 @click.version_option(__version__, "--version", prog_name="chatpro", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:

@@ -123,5 +123,7 @@ def set_model(ctx: click.Context, name: str) -> None:
 
     app = get_app(ctx)
     info = app.catalog.resolve(name)
-    edit_document(app.paths.config_file, lambda doc: set_value(doc, parse_key("default_model"), info.name))
+    edit_document(
+        app.paths.config_file, lambda doc: set_value(doc, parse_key("default_model"), info.name)
+    )
     app.out.notice(f"default model set to {info.name}")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import calendar
 import json
+import signal
 import stat
+import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,6 +25,9 @@ from tests.usage_support import (
     charge_in_processes,
     local,
     lookup,
+    spawn_charger,
+    start_chargers,
+    stop,
 )
 
 RENEWS = "2026-12-25"
@@ -384,7 +390,7 @@ def test_a_corrupt_ledger_is_a_clear_error_and_stays_untouched(
     lines = ledger_path.read_bytes().splitlines(keepends=True)
     ledger_path.write_bytes(lines[0] + bad_line + b"".join(lines[1:]))
     before = ledger_path.read_bytes()
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: ledger.status([GPT4O]),
         lambda: ledger.plan(GPT4O, cost=1, lookup=lookup),
         lambda: ledger.has_allowance(GPT4O),
@@ -483,3 +489,23 @@ def test_concurrent_processes_lose_no_charge_and_warn_each_threshold_once(
     records = [json.loads(line) for line in ledger_path.read_text().splitlines()]
     assert sum(r["type"] == "start" for r in records) == 1
     assert sum(r["type"] == "charge" for r in records) == 500
+
+
+def test_a_process_killed_while_charging_leaves_a_whole_ledger(ledger_path: Path) -> None:
+    at = local(2026, 11, 25, 19, 20)
+    model = Model("gpt-4o", 1_000_000, None)
+    proc = spawn_charger(ledger_path, charges=1_000_000, model=model, at=at)
+    try:
+        start_chargers(ledger_path)
+        while not ledger_path.exists() or ledger_path.read_bytes().count(b"\n") < 50:
+            assert proc.poll() is None, proc.communicate()[1]
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        stop([proc])
+    ledger = Ledger(ledger_path, clock=MovableClock(at))
+    charged = sum(b'"type":"charge"' in line for line in ledger_path.read_bytes().splitlines())
+    assert used(ledger, model) == charged > 0
+    use(ledger, model, 1)  # and the next process carries on
+    assert used(ledger, model) == charged + 1

@@ -80,6 +80,49 @@ for _ in range(int(count)):
 """
 
 
+def spawn_charger(
+    ledger_path: Path,
+    *,
+    charges: int,
+    model: Model,
+    at: datetime,
+    warn_at: tuple[int, ...] = WARN_AT,
+) -> subprocess.Popen[str]:
+    """A real process charging 1 unit CHARGES times once ``go`` exists beside the ledger.
+
+    It prints each warning it gets as a JSON string line.
+    """
+    ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    args = [
+        str(ledger_path),
+        str(ledger_path.parent / "go"),
+        at.isoformat(),
+        model.name,
+        str(model.monthly_messages),
+        str(charges),
+        json.dumps(list(warn_at)),
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-c", _WORKER, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        text=True,
+    )
+
+
+def start_chargers(ledger_path: Path) -> None:
+    (ledger_path.parent / "go").touch()
+
+
+def stop(procs: list[subprocess.Popen[str]]) -> None:
+    """Never leave a worker behind (e.g. waiting for the go file after a failed assertion)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
 def charge_in_processes(
     ledger_path: Path,
     *,
@@ -90,31 +133,15 @@ def charge_in_processes(
     warn_at: tuple[int, ...] = WARN_AT,
 ) -> list[str]:
     """Run PROCESSES real Python processes each charging 1 unit CHARGES_EACH times; all warnings."""
-    go_file = ledger_path.parent / "go"
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    args = [
-        str(ledger_path),
-        str(go_file),
-        at.isoformat(),
-        model.name,
-        str(model.monthly_messages),
-        str(charges_each),
-        json.dumps(list(warn_at)),
-    ]
-    ledger_path.parent.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[str]] = []
     try:
         for _ in range(processes):
             procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", _WORKER, *args],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    env=env,
-                    text=True,
+                spawn_charger(
+                    ledger_path, charges=charges_each, model=model, at=at, warn_at=warn_at
                 )
             )
-        go_file.touch()
+        start_chargers(ledger_path)
         warnings: list[str] = []
         for proc in procs:
             out, err = proc.communicate(timeout=120)
@@ -122,7 +149,4 @@ def charge_in_processes(
             warnings.extend(json.loads(line) for line in out.splitlines())
         return warnings
     finally:
-        for proc in procs:  # never leave a worker waiting for the go file
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        stop(procs)

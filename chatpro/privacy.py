@@ -146,6 +146,12 @@ def _private_keys(text: str) -> list[Finding]:
         else:
             body = _PEM_BODY.match(text, begin.end())
             stop = body.end() if body else begin.end()
+            while stop > begin.end() and text[stop - 1] in "\r\n":
+                stop -= 1  # keep the line break that ends the block
+            while text.endswith("\\n", begin.end(), stop) or text.endswith(
+                "\\r", begin.end(), stop
+            ):
+                stop -= 2
         found.append(Finding("private-key", begin.start(), stop))
         pos = stop
 

@@ -433,3 +433,13 @@ PNG_BYTES = (
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
 )
+
+
+# The content of the committed LibreOffice fixtures (scripts/make_fixtures.py).
+SAMPLE_PARAGRAPHS = [
+    "Project brief for Acme GmbH",
+    "Deliverables: a landing page and a café menu in Zürich style.",
+    "Deadline: 15 March",
+]
+SAMPLE_TABLE = [["Task", "Owner", "Due"], ["Design", "Ana", "1 March"], ["Build", "Bo", "10 March"]]
+SAMPLE_AFTER = ["Risks: the budget is tight — 5 000 €."]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from chatpro.cli.complete import complete_chat_ids, complete_models, complete_templates
 from chatpro.errors import ChatproError, InputError
 
 if TYPE_CHECKING:
@@ -25,13 +26,18 @@ def model_option(f: Callable[..., Any]) -> Callable[..., Any]:
         "-m",
         "--model",
         metavar="MODEL",
+        shell_complete=complete_models,
         help="Model or alias (powerful, fast); default from config.",
     )(f)
 
 
 def chat_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option(
-        "--chat", "chat_id", metavar="ID", help="Continue chat ID (a unique prefix is enough)."
+        "--chat",
+        "chat_id",
+        metavar="ID",
+        shell_complete=complete_chat_ids,
+        help="Continue chat ID (a unique prefix is enough).",
     )(f)
     f = click.option(
         "-c", "--continue", "continue_latest", is_flag=True, help="Continue the most recent chat."
@@ -41,7 +47,11 @@ def chat_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def template_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "-t", "--template", metavar="NAME", help="Use a starter template (see 'chatpro templates')."
+        "-t",
+        "--template",
+        metavar="NAME",
+        shell_complete=complete_templates,
+        help="Use a starter template (see 'chatpro templates').",
     )(f)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from chatpro.cli.common import get_app
+from chatpro.cli.complete import complete_chat_ids
 from chatpro.errors import InputError
 from chatpro.render import one_line
 
@@ -109,7 +110,7 @@ def list_chats(ctx: click.Context, limit: int | None, show_all: bool, as_json: b
 
 
 @history.command("show")
-@click.argument("chat_id", metavar="ID")
+@click.argument("chat_id", metavar="ID", shell_complete=complete_chat_ids)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def show(ctx: click.Context, chat_id: str, as_json: bool) -> None:
@@ -200,7 +201,7 @@ def _render_markdown(chats: list[tuple[str, list[dict[str, Any]]]]) -> str:
 
 
 @history.command("export")
-@click.argument("chat_ids", metavar="[ID]...", nargs=-1)
+@click.argument("chat_ids", metavar="[ID]...", nargs=-1, shell_complete=complete_chat_ids)
 @click.option(
     "--format",
     "fmt",
@@ -266,7 +267,9 @@ def _confirm(app: App, question: str, yes: bool, what: str) -> None:
 
 
 @history.command("delete")
-@click.argument("chat_ids", metavar="ID...", nargs=-1, required=True)
+@click.argument(
+    "chat_ids", metavar="ID...", nargs=-1, required=True, shell_complete=complete_chat_ids
+)
 @click.option(
     "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
 )

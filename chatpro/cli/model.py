@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from chatpro.cli.common import get_app
+from chatpro.cli.complete import complete_models
 
 if TYPE_CHECKING:
     from chatpro.app import App
@@ -110,7 +111,7 @@ def list_models(ctx: click.Context, as_json: bool) -> None:
 
 
 @model.command("set")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_models)
 @click.pass_context
 def set_model(ctx: click.Context, name: str) -> None:
     """Make NAME (a model or alias) the default model.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from chatpro.cli.common import get_app
+from chatpro.cli.complete import complete_templates
 from chatpro.render import one_line
 
 
@@ -66,7 +67,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 
 @templates.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_templates)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def show(ctx: click.Context, name: str, as_json: bool) -> None:

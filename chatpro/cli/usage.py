@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from chatpro.cli.common import get_app
+from chatpro.cli.complete import complete_models
 from chatpro.errors import AllowanceError
 
 
@@ -17,7 +18,7 @@ Examples:
   chatpro usage --check fast || echo "GPT-3.5 allowance used up"
 """,
 )
-@click.argument("model_name", metavar="[MODEL]", required=False)
+@click.argument("model_name", metavar="[MODEL]", required=False, shell_complete=complete_models)
 @click.option(
     "--check",
     is_flag=True,

@@ -255,27 +255,24 @@ def zeros_deflated(total: int, chunk: int = 1024 * 1024) -> tuple[bytes, int]:
 
 
 def xml_filler_deflated(
-    prefix: bytes, unit: bytes, count: int, suffix: bytes
+    prefix: bytes, unit: bytes, megabytes: int, suffix: bytes
 ) -> tuple[bytes, int, int]:
-    """Deflate PREFIX + UNIT*COUNT + SUFFIX streaming; (compressed, crc, size)."""
+    """Deflate PREFIX + (1 MiB of UNIT repeated) * MEGABYTES + SUFFIX; (compressed, crc, size).
+
+    Full flushes make each 1 MiB block compress to the same bytes, so hundreds of MB of XML
+    cost one block's compression.
+    """
+    block = unit * ((1024 * 1024) // len(unit))
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
-    parts = [comp.compress(prefix)]
+    head = comp.compress(prefix) + comp.flush(zlib.Z_FULL_FLUSH)
+    body = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+    tail = comp.compress(suffix) + comp.flush()
     crc = zlib.crc32(prefix)
-    size = len(prefix)
-    block = unit * max(1, (1024 * 1024) // len(unit))
-    done = 0
-    while done < count:
-        take = min(count - done, len(block) // len(unit))
-        piece = block[: take * len(unit)]
-        parts.append(comp.compress(piece))
-        crc = zlib.crc32(piece, crc)
-        size += len(piece)
-        done += take
-    parts.append(comp.compress(suffix))
+    for _ in range(megabytes):
+        crc = zlib.crc32(block, crc)
     crc = zlib.crc32(suffix, crc)
-    size += len(suffix)
-    parts.append(comp.flush())
-    return b"".join(parts), crc, size
+    size = len(prefix) + len(block) * megabytes + len(suffix)
+    return head + body * megabytes + tail, crc, size
 
 
 def _plain_entry(name: str, text: str) -> tuple[str, bytes, int, int, int]:

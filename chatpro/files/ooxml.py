@@ -14,6 +14,7 @@ import io
 import struct
 import zipfile
 from collections.abc import Iterator
+from typing import cast
 from xml.etree import ElementTree as ET
 
 from chatpro.errors import FileRefused
@@ -195,7 +196,7 @@ class Package:
         return found
 
     def label_phrase(self) -> str:
-        return "a Word document" if self.label == "Word document" else f"a {self.label} file"
+        return f"a {self.label}"
 
     def main_part(self) -> tuple[str, str, tuple[str, str] | None]:
         """(part name, content type, (extension, phrase)) of the package's main document."""
@@ -247,7 +248,7 @@ def open_package(data: bytes, name: str, *, expected: str) -> tuple[Package, str
 
     Returns the package, the main part's name and its content type.
     """
-    label = "Word document" if expected == ".docx" else "PowerPoint"
+    label = "Word document" if expected == ".docx" else "PowerPoint file"
     phrase = "a Word document" if expected == ".docx" else "a PowerPoint file"
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         from chatpro.files.sniff import describe_bytes
@@ -332,13 +333,15 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
     package, part, _ = open_package(data, name, expected=".docx")
     total = package.infos[part.lstrip("/")].file_size
     builder = TextBuilder()
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     stack: list[ET.Element] = []
     done = 0
     try:
         for chunk in package.xml_chunks(part):
             parser.feed(chunk)
-            for event, elem in parser.read_events():
+            for item in parser.read_events():
+                # start/end events always carry an element
+                event, elem = cast("tuple[str, ET.Element]", item)
                 if event == "start":
                     stack.append(elem)
                     continue

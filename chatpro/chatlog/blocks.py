@@ -1,0 +1,120 @@
+"""Reading the log in blocks of whole lines, forwards or backwards, in constant memory.
+
+A reader opens the file once and reads up to the size it had then: an atomic replace by a prune
+leaves the open file intact, and appends made meanwhile are simply not seen. A final line without
+its newline is a torn record (a killed writer) or one being written right now; it is handed out
+separately so callers can treat it as a candidate line that may be invalid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from chatpro.errors import StorageError
+
+BLOCK = 256 * 1024
+
+
+@dataclass
+class Skipped:
+    """Counts unreadable lines during one operation, so the user gets one warning, not thousands."""
+
+    path: Path
+    warn: Callable[[str], None]
+    count: int = field(default=0)
+
+    def report(self) -> None:
+        if self.count:
+            lines = "line" if self.count == 1 else "lines"
+            self.warn(f"skipped {self.count} unreadable {lines} in {self.path}")
+            self.count = 0
+
+
+@contextlib.contextmanager
+def open_log(path: Path) -> Iterator[tuple[BinaryIO, int] | None]:
+    """Yield (file, size) for reading, or None when there is no log yet."""
+    try:
+        fh = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        yield None
+        return
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        yield fh, os.fstat(fh.fileno()).st_size
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        fh.close()
+
+
+def forward(fh: BinaryIO, size: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
+    """(offset, block) pairs; every block is whole lines ending in b"\\n", except possibly the
+    last one, which is the unterminated tail (check ``block.endswith(b"\\n")``)."""
+    fh.seek(start)
+    pos = start
+    carry = b""
+    carry_at = start
+    while pos < size:
+        chunk = fh.read(min(BLOCK, size - pos))
+        if not chunk:
+            break
+        pos += len(chunk)
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0:
+            carry += chunk
+            continue
+        block = carry + chunk[:cut] if carry else (chunk if cut == len(chunk) else chunk[:cut])
+        yield carry_at, block
+        carry_at += len(block)
+        carry = chunk[cut:]
+    if carry:
+        yield carry_at, carry
+
+
+def backward(fh: BinaryIO, size: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, block) pairs from the end of the file towards the start. Each block is whole
+    lines ending in b"\\n", except the first pair, which may be the unterminated tail."""
+    end = size
+    pending = b""  # bytes [end, end + len(pending)): the end of a line that began further back
+    while end > 0:
+        start = max(0, end - BLOCK)
+        fh.seek(start)
+        data = fh.read(end - start) + pending
+        end = start
+        cut = 0
+        if start > 0:
+            cut = data.find(b"\n") + 1
+            if cut == 0:  # no line boundary in this block: one long line, keep reading back
+                pending = data
+                continue
+        pending = data[:cut]
+        block = data[cut:]
+        if not block:
+            continue
+        if not block.endswith(b"\n"):
+            last = block.rfind(b"\n") + 1
+            yield start + cut + last, block[last:]
+            block = block[:last]
+        if block:
+            yield start + cut, block
+
+
+def split_lines(block: bytes) -> list[bytes]:
+    """The lines of a block, each without its newline (blank lines dropped)."""
+    return [line for line in block.split(b"\n") if line.strip()]
+
+
+def line_at(block: bytes, pos: int) -> tuple[int, int]:
+    """(start, end) of the line containing POS in BLOCK; end includes the newline if any."""
+    start = block.rfind(b"\n", 0, pos) + 1
+    end = block.find(b"\n", pos)
+    return start, (len(block) if end < 0 else end + 1)

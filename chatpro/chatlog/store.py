@@ -1,0 +1,287 @@
+"""ChatLog: the one object the rest of chatpro uses to write and read ``chats.jsonl``.
+
+Writes: an append is one ``write()`` of one whole line under a SHARED flock on ``chats.jsonl.lock``
+(fsutil.append_line), so appenders never wait for each other. Prune, delete and clear rewrite the
+file atomically (temp beside it, fsync, rename, fsync dir) under the EXCLUSIVE lock, so no append
+can land in the old file while the new one is being written. Readers take no lock: a rename gives
+them either the whole old file or the whole new one, and a torn last line is skipped.
+
+Retention: see records.Window for the exact boundary. Expired messages are never returned, and are
+removed on the first append of each day (the date of the last prune is kept in
+``chats.jsonl.pruned``, by the clock, never by mtimes) and on an explicit prune.
+
+Unreadable lines: readers skip them with one warning. A rewrite drops a line only when it is not a
+JSON object at all (a torn or garbage line that can never be shown); a JSON object it cannot date
+is kept untouched, and no valid line inside retention is ever dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from chatpro.chatlog import queries, search
+from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
+from chatpro.chatlog.queries import ChatSummary, SearchHit, is_plain
+from chatpro.chatlog.records import LINE_RE, Window, dump_line, parse_ts
+from chatpro.clock import Clock
+from chatpro.errors import ConfigError, StorageError
+from chatpro.fsutil import (
+    append_line,
+    atomic_write_bytes,
+    atomic_writer,
+    file_lock,
+    lock_path_for,
+    remove_stale_temps,
+    write_all,
+)
+
+MAX_RETENTION_DAYS = 90
+
+# Just the ts of a whole line in our format, for the prune's C-speed "nothing expires here" check.
+_TS_ONLY = re.compile(
+    rb'\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
+    rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)"[^\n]*\}\n'
+)
+
+
+class _Rewrite:
+    """What a rewrite keeps. `untouched` is a cheap whole-block test; `keep` decides one line and
+    returns (keep it, it was a message we removed)."""
+
+    def untouched(self, block: bytes) -> bool:
+        raise NotImplementedError
+
+    def keep(self, line: bytes) -> tuple[bool, bool]:
+        raise NotImplementedError
+
+
+class _Prune(_Rewrite):
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.unreadable = 0
+
+    def untouched(self, block: bytes) -> bool:
+        if not block.endswith(b"\n"):
+            return False
+        stamps = _TS_ONLY.findall(block)
+        return len(stamps) == block.count(b"\n") and min(stamps) >= self.window.surely_kept
+
+    def keep(self, line: bytes) -> tuple[bool, bool]:
+        m = _TS_ONLY.match(line + b"\n")
+        if m is not None:
+            kept = self.window.keeps_fixed(m.group(1))
+            return kept, not kept
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            self.unreadable += 1  # torn or garbage: it can never be shown
+            return False, False
+        ts = parse_ts(obj.get("ts"))
+        if ts is None:
+            return True, False  # a JSON object we cannot date: not ours to destroy
+        kept = ts >= self.window.cutoff
+        return kept, not kept
+
+
+class _DropChats(_Rewrite):
+    def __init__(self, chat_ids: Sequence[str]) -> None:
+        self.ids = set(chat_ids)
+        self.pick = re.compile(
+            b'"chat_id": "(' + b"|".join(re.escape(c.encode()) for c in sorted(self.ids)) + b')"'
+        )
+
+    def untouched(self, block: bytes) -> bool:
+        return is_plain(block) and self.pick.search(block) is None
+
+    def keep(self, line: bytes) -> tuple[bool, bool]:
+        m = LINE_RE.match(line + b"\n")
+        if m is not None:
+            chat_id: Any = m.group(2).decode()
+        else:
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                return True, False  # unreadable lines are the prune's business
+            chat_id = obj.get("chat_id") if isinstance(obj, dict) else None
+        dropped = chat_id in self.ids
+        return not dropped, dropped
+
+
+class ChatLog:
+    """The chat log at PATH (``chats.jsonl``)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Clock,
+        retention_days: int = MAX_RETENTION_DAYS,
+        warn: Callable[[str], None] = lambda m: None,
+    ) -> None:
+        if (
+            isinstance(retention_days, bool)
+            or not isinstance(retention_days, int)
+            or not 1 <= retention_days <= MAX_RETENTION_DAYS
+        ):
+            raise ConfigError(
+                f"history.retention_days must be a whole number from 1 to {MAX_RETENTION_DAYS}"
+                f" (got {retention_days!r})"
+            )
+        self.path = Path(path)
+        self.clock = clock
+        self.retention_days = retention_days
+        self.warn = warn
+        self.lock_path = lock_path_for(self.path)
+        self.marker_path = self.path.with_name(self.path.name + ".pruned")
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def append(self, records: Sequence[dict[str, Any]]) -> None:
+        """Append RECORDS, one line each; the first write of a day prunes expired messages first."""
+        lines = [dump_line(record) for record in records]
+        self._daily_prune()
+        for line in lines:
+            append_line(self.path, line)
+
+    def prune(self) -> int:
+        """Remove expired messages now; returns how many were removed."""
+        with file_lock(self.lock_path, exclusive=True):
+            removed = self._prune_locked()
+            self._write_marker()
+        return removed
+
+    def delete(self, chat_ids: Sequence[str]) -> int:
+        """Remove every message of CHAT_IDS; returns how many were removed."""
+        if not chat_ids:
+            return 0
+        with file_lock(self.lock_path, exclusive=True):
+            return self._rewrite(_DropChats(chat_ids))
+
+    def clear(self) -> int:
+        """Remove every message; returns how many visible messages there were."""
+        with file_lock(self.lock_path, exclusive=True):
+            remove_stale_temps(self.path)
+            if not self.path.exists():
+                return 0
+            count = sum(1 for _ in self.iter_records())
+            atomic_write_bytes(self.path, b"")
+            return count
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def chats(self, limit: int | None = None) -> list[ChatSummary]:
+        return queries.chats(self.path, self._window(), self._skipped(), limit)
+
+    def resolve(self, id_or_prefix: str) -> str:
+        return search.resolve(self.path, id_or_prefix, self._window(), self._skipped())
+
+    def latest_chat_id(self) -> str | None:
+        return queries.latest_chat_id(self.path, self._window(), self._skipped())
+
+    def messages(self, chat_id: str) -> list[dict[str, Any]]:
+        return queries.messages(self.path, chat_id, self._window(), self._skipped())
+
+    def search(self, text: str, limit: int | None = None) -> list[SearchHit]:
+        return search.search(self.path, text, self._window(), self._skipped(), limit)
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        return queries.iter_records(self.path, self._window(), self._skipped())
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _window(self) -> Window:
+        return Window(self.clock.now(), self.retention_days)
+
+    def _skipped(self) -> Skipped:
+        return Skipped(self.path, self.warn)
+
+    def _today(self) -> str:
+        return self.clock.now().date().isoformat()
+
+    def _marker_date(self) -> str:
+        try:
+            return self.marker_path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return ""
+
+    def _write_marker(self) -> None:
+        atomic_write_bytes(self.marker_path, (self._today() + "\n").encode())
+
+    def _daily_prune(self) -> None:
+        """Prune once per clock day. A failed prune must not cost the user the append."""
+        today = self._today()
+        if self._marker_date() == today:
+            return
+        try:
+            with file_lock(self.lock_path, exclusive=True):
+                if self._marker_date() == today:
+                    return
+                self._prune_locked()
+                self._write_marker()
+        except StorageError as exc:
+            self.warn(f"could not remove expired chat messages: {exc.message}")
+
+    def _prune_locked(self) -> int:
+        rule = _Prune(self._window())
+        removed = self._rewrite(rule)
+        if rule.unreadable:
+            lines = "line" if rule.unreadable == 1 else "lines"
+            self.warn(f"removed {rule.unreadable} unreadable {lines} from {self.path}")
+        return removed
+
+    def _rewrite(self, rule: _Rewrite) -> int:
+        """Rewrite the file keeping what RULE keeps; call with the exclusive lock held.
+
+        A first read-only pass finds the first block that changes; when none does, the file is
+        left alone (same inode, no write). Otherwise everything before that block is copied as is.
+        """
+        remove_stale_temps(self.path)
+        with open_log(self.path) as opened:
+            if opened is None:
+                return 0
+            fh, size = opened
+            first = next(
+                (off for off, block in forward(fh, size) if not rule.untouched(block)), None
+            )
+            if first is None:
+                return 0
+            removed = 0
+            with atomic_writer(self.path) as out:
+                _copy_range(fh.fileno(), out, first)
+                for _, block in forward(fh, size, start=first):
+                    if rule.untouched(block):
+                        write_all(out, block)
+                        continue
+                    kept = []
+                    for line in split_lines(block):
+                        keep, was_message = rule.keep(line)
+                        removed += was_message
+                        if keep:
+                            kept.append(line + b"\n")
+                    write_all(out, b"".join(kept))
+        return removed
+
+
+def _copy_range(src: int, dst: int, count: int) -> None:
+    """Copy the first COUNT bytes of SRC to DST, in the kernel when it can."""
+    offset = 0
+    with contextlib.suppress(OSError, AttributeError):
+        while offset < count:
+            n = os.copy_file_range(src, dst, count - offset, offset)
+            if n == 0:
+                break
+            offset += n
+    while offset < count:
+        data = os.pread(src, min(1 << 20, count - offset), offset)
+        if not data:
+            raise StorageError("the chat log shrank while it was being rewritten")
+        write_all(dst, data)
+        offset += len(data)

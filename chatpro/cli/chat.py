@@ -1,0 +1,102 @@
+"""`chatpro chat`: an interactive chat on a terminal, or one message per stdin line from a script."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+import click
+
+from chatpro.cli.common import (
+    chat_options,
+    check_chat_flags,
+    get_app,
+    model_option,
+    run_request,
+    template_option,
+)
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  chatpro chat
+  chatpro chat -m fast -s "Answer in one paragraph."
+  chatpro chat -c                      # go on with the most recent chat
+  printf 'Draft a reply\\nMake it shorter\\n' | chatpro chat > answers.txt
+
+\b
+In the chat:
+  /help  /model [NAME]  /file PATH  /usage  /new  /history  /exit (or /quit, Ctrl-D)
+  End a line with \\ to continue on the next one. Ctrl-C stops an answer (the partial
+  answer is kept in the log) or clears the line.
+"""
+)
+@model_option
+@click.option("-s", "--system", metavar="TEXT", help="A system prompt for the chat.")
+@template_option
+@chat_options
+@click.pass_context
+def chat(
+    ctx: click.Context,
+    model: str | None,
+    system: str | None,
+    template: str | None,
+    continue_latest: bool,
+    chat_id: str | None,
+) -> None:
+    """Chat interactively (or line by line from stdin).
+
+    Every message of the session is logged under one chat id. -s and the template's system text
+    start the chat; -t renders the first message of each chat (also after /new) through the
+    template.
+
+    Without a terminal each non-empty stdin line is one message (slash commands work), each
+    answer is printed followed by a blank line, and any error ends the run with its exit code.
+    Answers go to stdout; prompts, notices and command output go to stderr.
+    """
+    from chatpro.repl import ChatOptions, ChatSession, run_chat, stream_reader, terminal_reader
+
+    app = get_app(ctx)
+    check_chat_flags(continue_latest, chat_id)
+    session = ChatSession(
+        app,
+        ChatOptions(
+            model=model,
+            system=system,
+            template=template,
+            continue_latest=continue_latest,
+            chat_id=chat_id,
+        ),
+        send=lambda request: run_request(app, request, as_json=False),
+        interactive=app.stdin_is_tty,
+    )
+    session.start()
+
+    def stop(signum: int, frame: Any) -> None:
+        """SIGTERM/SIGHUP end the chat like Ctrl-C ends `ask` (partial answer kept), never resume."""
+        session.stop_requested = True
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in _stop_signals()}
+    try:
+        if app.stdin_is_tty:
+            with terminal_reader(
+                app.stdin,
+                app.out.stdout,
+                app.out.stdout_is_tty,
+                app.out.stderr,
+                app.paths.input_history_file,
+            ) as (read_line, echo):
+                run_chat(session, read_line, echo=echo)
+        else:
+            run_chat(session, stream_reader(app.stdin), echo=lambda text: None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_signals() -> list[signal.Signals]:
+    names = ["SIGTERM"] if sys.platform == "win32" else ["SIGTERM", "SIGHUP"]
+    return [getattr(signal, name) for name in names]

@@ -1,0 +1,422 @@
+"""The chat loop behind `chatpro chat`: slash commands, one chat id, and what a turn's error does.
+
+Click-free: the command hands in the App, a ``send`` callable (prepare, stream, charge, log) and a
+``read_line`` callable, so the loop is the same on a terminal and over a pipe.
+
+Decisions (documented in `chatpro chat --help` too):
+
+* stdout carries only the answers, each followed by one blank line. Everything the REPL itself
+  says (help, /model, /usage, /history, notices) goes to stderr, so `chatpro chat > out.txt` and
+  pipes keep just the answers. The prompt goes through readline to the terminal when stdout is
+  one; when stdout is redirected the prompt is written to stderr instead (no line editing then).
+* Every message of a session is logged under one chat id: the first message creates the chat (or
+  continues the one `-c`/`--chat` named), later ones continue it; `/new` starts another.
+* `-s` and the template's system text start each new chat (they are logged with it, so later
+  messages carry them as context); `-t` renders the first message of each chat through the
+  template's prompt. When continuing an earlier chat they are sent with every message instead.
+* On a terminal, a turn's error of exit 2, 3 or 5 prints one line and the chat goes on; Ctrl-C
+  stops an answer (the Pipeline keeps the partial answer, marked interrupted); auth/config (4) and
+  internal errors end the chat with their code. Without a terminal any error ends the run with
+  its exit code, so scripts see failures.
+* A line ending in a backslash continues on the next line, in both modes.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from chatpro.errors import ChatproError, ExitCode, InputError, Interrupted
+from chatpro.paths import FILE_MODE, ensure_dir
+from chatpro.render import one_line
+
+if TYPE_CHECKING:
+    from chatpro.app import App
+    from chatpro.files import Attachment
+    from chatpro.request import AskRequest, AskResult
+    from chatpro.templates import Template
+
+PROMPT = "you> "
+CONTINUATION_PROMPT = "...> "
+INPUT_HISTORY_LENGTH = 1000  # lines kept in the input history file
+HISTORY_LIST_LIMIT = 10  # chats shown by /history
+# errors a turn may hit on a terminal without ending the chat
+RECOVERABLE = frozenset({ExitCode.BAD_INPUT, ExitCode.ALLOWANCE, ExitCode.SERVICE})
+
+Send = Callable[["AskRequest"], "AskResult"]
+ReadLine = Callable[[str], str]  # returns a line without its newline; EOFError at the end
+
+COMMANDS: dict[str, str] = {
+    "/help": "show this help",
+    "/model [NAME]": "show the model, or switch to NAME (a name or alias: powerful, fast)",
+    "/file PATH": "attach a file to your next message (same types and limits as upload)",
+    "/usage": "show this cycle's allowance per model",
+    "/new": "start a new chat",
+    "/history": f"list the {HISTORY_LIST_LIMIT} most recent chats",
+    "/exit": "leave the chat (also /quit, Ctrl-D)",
+}
+COMMAND_NAMES = ("/help", "/model", "/file", "/usage", "/new", "/history", "/exit", "/quit")
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """What `chatpro chat` was started with."""
+
+    model: str | None = None
+    system: str | None = None
+    template: str | None = None
+    continue_latest: bool = False
+    chat_id: str | None = None
+
+
+class ChatSession:
+    """One chat session: the current model and chat id, files waiting for the next message."""
+
+    def __init__(self, app: App, options: ChatOptions, send: Send, *, interactive: bool) -> None:
+        self.app = app
+        self.options = options
+        self.send = send
+        self.interactive = interactive
+        self.model: str | None = None  # None: the configured default
+        self.chat_id: str | None = None  # None until the first message creates the chat
+        self.pending: list[Attachment] = []
+        self.template: Template | None = None
+        self.stop_requested = False  # set by a SIGTERM/SIGHUP handler: end instead of going on
+        self._created_here = False  # the chat was created in this session (its system is logged)
+        self._fresh = True  # the next message is the first of its chat in this session
+
+    # --- start --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Check the options (exit 2 before the first prompt) and find the chat to continue."""
+        app = self.app
+        if self.options.model:
+            self.model = app.catalog.resolve(self.options.model).name
+        else:
+            app.catalog.default  # noqa: B018 - an unknown default model is exit 2 now, not later
+        if self.options.template:
+            from chatpro.templates import get_template
+
+            self.template = get_template(app.paths.templates_dir, self.options.template)
+        if self.options.chat_id:
+            self.chat_id = app.chatlog().resolve(self.options.chat_id)
+        elif self.options.continue_latest:
+            self.chat_id = app.chatlog().latest_chat_id()
+            if self.chat_id is None:
+                app.out.notice("no earlier chat to continue; starting a new one")
+        if self.interactive:
+            where = f"continuing chat {self.chat_id}" if self.chat_id else "new chat"
+            app.out.notice(
+                f"{where} with {self.model_name()}; /help for commands, /exit or Ctrl-D to leave"
+            )
+
+    def model_name(self) -> str:
+        return self.model or self.app.catalog.default.name
+
+    # --- one line of input --------------------------------------------------------------------
+
+    def handle(self, line: str) -> bool:
+        """Act on one (joined) input line; False when the chat should end."""
+        text = line.strip()
+        if not text:
+            return True
+        try:
+            if text.startswith("/") and not text.startswith("//"):
+                return self._command(text)
+            self._ask(text[1:] if text.startswith("//") else text)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            self._interrupted(exc)
+        except ChatproError as exc:
+            if not self.interactive or exc.exit_code not in RECOVERABLE:
+                raise
+            self.app.out.error(exc.message, exc.hint)
+        return True
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """Ctrl-C during a turn: back to the prompt on a terminal; otherwise the run ends (130)."""
+        result = getattr(exc, "result", None)  # already recorded by _ask
+        if self.stop_requested or not self.interactive:
+            raise exc
+        if result is not None:
+            self.app.out.notice("answer stopped; the partial answer is kept in the chat")
+        else:
+            self.app.out.notice("stopped; nothing was sent or charged")
+
+    # --- messages -----------------------------------------------------------------------------
+
+    def _ask(self, text: str) -> None:
+        from chatpro.request import AskRequest
+
+        prompt = text
+        system_parts: list[str] = []
+        if self.template is not None:
+            if self._fresh:
+                prompt = self.template.render(text)
+            if self.template.system:
+                system_parts.append(self.template.system)
+        if self.options.system:
+            system_parts.append(self.options.system)
+        # a chat created here has its system text logged and sent back as context
+        carries_system = self.chat_id is not None and self._created_here
+        request = AskRequest(
+            prompt=prompt,
+            model=self.model,
+            system=None if carries_system else ("\n\n".join(system_parts) or None),
+            attachments=list(self.pending),
+            chat_id=self.chat_id,
+        )
+        try:
+            result = self.send(request)
+        except ChatproError as exc:
+            partial = getattr(exc, "result", None)
+            if partial is not None:  # a cut stream: the partial answer is logged in the chat
+                self._sent(partial)
+            raise
+        self._sent(result)
+        self.app.out.line()
+
+    def _sent(self, result: AskResult) -> None:
+        """A request went out and was logged: every later message continues its chat."""
+        if self.chat_id is None:
+            self._created_here = True
+        self.chat_id = result.chat_id
+        self._fresh = False
+        self.pending = []
+
+    # --- slash commands -----------------------------------------------------------------------
+
+    def _command(self, text: str) -> bool:
+        name, _, arg = text.partition(" ")
+        name = name.lower()
+        arg = arg.strip()
+        if name in ("/exit", "/quit"):
+            return False
+        handlers: dict[str, Callable[[str], None]] = {
+            "/help": self._help,
+            "/model": self._model,
+            "/file": self._file,
+            "/usage": self._usage,
+            "/new": self._new,
+            "/history": self._history,
+        }
+        handler = handlers.get(name)
+        if handler is None:
+            raise InputError(
+                f"unknown command {name} (try /help)",
+                hint="start a message with // to send text that begins with /",
+            )
+        handler(arg)
+        return True
+
+    def _say(self, text: str) -> None:
+        """What the REPL itself says: stderr, never hidden by --quiet (the user asked for it)."""
+        for row in text.splitlines() or [""]:
+            self.app.out.raw_err(row)
+
+    def _help(self, arg: str) -> None:
+        width = max(len(c) for c in COMMANDS)
+        rows = [f"  {cmd.ljust(width)}  {what}" for cmd, what in COMMANDS.items()]
+        self._say(
+            "Commands:\n"
+            + "\n".join(rows)
+            + "\nEnd a line with \\ to continue on the next one. Start a message with // to send"
+            " text beginning with /.\nCtrl-C stops an answer (the partial answer is kept) or"
+            " clears the line."
+        )
+
+    def _model(self, arg: str) -> None:
+        catalog = self.app.catalog
+        if not arg:
+            info = catalog.lookup(self.model_name())
+            files = "takes files" if info.takes_files else "no files"
+            self._say(f"model: {info.name} ({info.description or 'no description'}; {files})")
+            return
+        info = catalog.resolve(arg)
+        self.model = info.name
+        self.app.out.notice(f"now chatting with {info.name}")
+
+    def _file(self, arg: str) -> None:
+        if not arg:
+            if self.pending:
+                self._say(
+                    "attached for the next message: " + ", ".join(a.name for a in self.pending)
+                )
+                return
+            raise InputError("usage: /file PATH")
+        try:
+            parts = shlex.split(arg) if arg[0] in "'\"" else [arg]
+        except ValueError as exc:
+            raise InputError(f"cannot read the path: {exc}") from None
+        if len(parts) != 1:
+            raise InputError("give one path to /file (quote a path with spaces)")
+        from chatpro.files import load_path
+
+        attachment = load_path(Path(parts[0]).expanduser())
+        self.pending.append(attachment)
+        info = self.app.catalog.lookup(self.model_name())
+        self.app.out.notice(
+            f"attached {attachment.name} ({attachment.label}, {attachment.size:,} bytes) "
+            "to your next message"
+        )
+        if not info.takes_files:
+            takers = self.app.catalog.file_models()
+            self.app.out.warning(
+                f"{info.name} does not take files; switch with /model "
+                + (takers[0] if takers else "NAME")
+            )
+
+    def _usage(self, arg: str) -> None:
+        models = list(self.app.catalog.models.values())
+        report = self.app.ledger().status(models)
+        rows = []
+        for usage in report.models:
+            if usage.allowance:
+                rows.append(
+                    f"{usage.model}: {usage.used} of {usage.allowance} messages used "
+                    f"({usage.percent:g}%), {usage.remaining} left"
+                )
+            else:
+                rows.append(f"{usage.model}: {usage.used} messages used (unlimited)")
+        days = f"{report.days_left} day{'s' if report.days_left != 1 else ''} left"
+        rows.append(f"renews {report.renewal_date.isoformat()} ({days})")
+        self._say("\n".join(rows))
+
+    def _new(self, arg: str) -> None:
+        self.chat_id = None
+        self._created_here = False
+        self._fresh = True
+        self.app.out.notice("started a new chat")
+
+    def _history(self, arg: str) -> None:
+        chats = self.app.chatlog().chats(limit=HISTORY_LIST_LIMIT)
+        if not chats:
+            self._say("no chats yet")
+            return
+        rows = []
+        for c in chats:
+            mark = "*" if c.chat_id == self.chat_id else " "
+            when = c.last_ts.astimezone().strftime("%Y-%m-%d %H:%M")
+            count = f"{c.messages} msg{'s' if c.messages != 1 else ''}"
+            rows.append(f"{mark} {c.chat_id}  {when}  {c.model}  {count}  {one_line(c.title, 50)}")
+        self._say("\n".join(rows))
+
+
+# --- the loop -------------------------------------------------------------------------------
+
+
+def run_chat(session: ChatSession, read_line: ReadLine, *, echo: Callable[[str], None]) -> None:
+    """Read lines until EOF or /exit. ECHO writes to where the prompt is (a newline after ^C/^D)."""
+    buffer: list[str] = []
+    while True:
+        try:
+            line = read_line(CONTINUATION_PROMPT if buffer else PROMPT)
+        except EOFError:
+            if session.interactive:
+                echo("\n")
+            if buffer:  # the text a trailing backslash held back is still a message
+                session.handle("\n".join(buffer))
+            return
+        except KeyboardInterrupt:
+            if session.stop_requested or not session.interactive:
+                raise
+            echo("\n")  # Ctrl-C at the prompt: drop the line (and any continued lines)
+            buffer = []
+            continue
+        if line.endswith("\\"):
+            buffer.append(line[:-1])
+            continue
+        text = "\n".join([*buffer, line])
+        buffer = []
+        if not session.handle(text):
+            return
+
+
+def stream_reader(stream: IO[str]) -> ReadLine:
+    """Lines from a pipe or file, one message each; no prompt (stdout is for answers)."""
+
+    def read_line(prompt: str) -> str:
+        line = stream.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\r\n")
+
+    return read_line
+
+
+@contextmanager
+def terminal_reader(
+    stdin: IO[str], stdout: IO[str], stdout_is_tty: bool, stderr: IO[str], history_file: Path
+) -> Iterator[tuple[ReadLine, Callable[[str], None]]]:
+    """A line reader for a terminal and where to echo: readline with history when stdout is the
+    terminal too; otherwise the prompt goes to stderr so redirected stdout holds only answers."""
+    if not stdout_is_tty:
+
+        def plain(prompt: str) -> str:
+            stderr.write(prompt)
+            stderr.flush()
+            line = stdin.readline()
+            if not line:
+                raise EOFError
+            return line.rstrip("\r\n")
+
+        def echo_err(text: str) -> None:
+            stderr.write(text)
+            stderr.flush()
+
+        yield plain, echo_err
+        return
+
+    readline = _load_readline(history_file)
+
+    def echo_out(text: str) -> None:
+        stdout.write(text)
+        stdout.flush()
+
+    try:
+        yield input, echo_out  # input() uses readline when stdin and stdout are terminals
+    finally:
+        if readline is not None:
+            _save_history(readline, history_file)
+
+
+def _load_readline(history_file: Path) -> Any:
+    """Import readline (line editing), read the input history, complete slash commands."""
+    try:
+        import readline
+    except ImportError:  # no readline on this platform: plain input still works
+        return None
+    try:
+        ensure_dir(history_file.parent)
+        fd = os.open(history_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        os.close(fd)
+        readline.read_history_file(str(history_file))
+    except OSError:
+        pass  # a history that cannot be read is not worth stopping the chat for
+    readline.set_history_length(INPUT_HISTORY_LENGTH)
+    readline.set_completer(_complete)
+    readline.set_completer_delims(" \t\n")
+    if "libedit" in (readline.__doc__ or ""):
+        readline.parse_and_bind("bind ^I rl_complete")
+    else:
+        readline.parse_and_bind("tab: complete")
+    return readline
+
+
+def _save_history(readline: Any, history_file: Path) -> None:
+    try:
+        readline.write_history_file(str(history_file))
+        os.chmod(history_file, FILE_MODE)
+    except OSError:
+        pass  # losing the input history must not turn a good exit into an error
+
+
+def _complete(text: str, state: int) -> str | None:
+    if not text.startswith("/"):
+        return None
+    matches = [name for name in COMMAND_NAMES if name.startswith(text)]
+    return matches[state] if state < len(matches) else None

@@ -111,8 +111,12 @@ def pptx_bytes() -> bytes:
 # --- PDF ------------------------------------------------------------------------------------
 
 
-def pdf_bytes(pages: list[str]) -> bytes:
-    """A minimal valid PDF, one Helvetica text line per page (BT/Tf/Tj), with a correct xref."""
+def pdf_bytes(pages: list[str], *, flate_bomb_mib: int = 0) -> bytes:
+    """A minimal valid PDF, one Helvetica text line per page (BT/Tf/Tj), with a correct xref.
+
+    FLATE_BOMB_MIB > 0 makes the first page's content a FlateDecode stream of that many MiB of
+    zeros (about 1 KB per MiB in the file).
+    """
     objects: list[bytes] = []
     n = len(pages)
     font_id = 3
@@ -130,8 +134,21 @@ def pdf_bytes(pages: list[str]) -> bytes:
                 f"/Resources << /Font << /F1 {font_id} 0 R >> >> /Contents {page_ids[i] + 1} 0 R >>"
             ).encode()
         )
+        filters = b""
+        if flate_bomb_mib and i == 0:
+            raw, _ = zeros_deflated(flate_bomb_mib * 1024 * 1024)
+            adler = 1
+            for _ in range(flate_bomb_mib):
+                adler = zlib.adler32(bytes(1024 * 1024), adler)
+            stream = b"\x78\xda" + raw + struct.pack(">I", adler)
+            filters = b" /Filter /FlateDecode"
         objects.append(
-            b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream"
+            b"<< /Length "
+            + str(len(stream)).encode()
+            + filters
+            + b" >>\nstream\n"
+            + stream
+            + b"\nendstream"
         )
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

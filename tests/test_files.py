@@ -573,6 +573,9 @@ def _bomb_paths(tmp_path: Path) -> dict[str, Path]:
     paths["total.docx"] = tmp_path / "total.docx"
     fs.write_raw_zip(paths["total.docx"], [*fs.docx_entries(), *declared])
 
+    paths["flate_bomb.pdf"] = tmp_path / "flate_bomb.pdf"
+    paths["flate_bomb.pdf"].write_bytes(fs.pdf_bytes(["x"], flate_bomb_mib=1024))
+
     # Lies: central directory declares a small part; the data inflates to a GiB.
     lie = ("word/document.xml", comp, crc, 5 * MIB, 8)  # 300 MB of paragraphs
     paths["lying.docx"] = tmp_path / "lying.docx"
@@ -638,6 +641,7 @@ def test_zip_bombs_are_refused_in_little_memory(tmp_path: Path) -> None:
         "gib_member.pptx": "looks like a zip bomb (part ppt/media/big.bin inflates",
         "xml300.docx": "looks like a zip bomb (part word/document.xml inflates",
         "total.docx": "looks like a zip bomb (more than 200 MiB uncompressed)",
+        "flate_bomb.pdf": "corrupt PDF (it could not be read)",
         "lying.docx": "corrupt Word document (damaged part word/document.xml)",
         "lying.pptx": "corrupt PowerPoint file (damaged part ppt/media/lie.bin)",
     }
@@ -653,3 +657,26 @@ def test_child_memory_measure_sees_a_real_load(tmp_path: Path) -> None:
     result, peak_kib = load_in_child(write(tmp_path, "deck.pptx", fs.pptx_bytes()))
     assert result == {"refused": False, "chars": len(load_bytes(fs.pptx_bytes(), "d.pptx").text)}
     assert 20 * 1024 < peak_kib < 100 * 1024
+
+
+def test_billion_laughs_in_a_pptx_slide_is_refused(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(fs.pptx_bytes())) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "ppt/slides/slide1.xml":
+                decl, rest = data.split(b"?>", 1)
+                data = decl + b'?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa">]>' + rest
+            dst.writestr(info.filename, data)
+    message = refused(write(tmp_path, "lol.pptx", buf.getvalue()))
+    assert message == (
+        "lol.pptx: unsafe XML in ppt/slides/slide1.xml (DOCTYPE/ENTITY declarations are refused)"
+    )
+
+
+def test_piped_encrypted_office_file_is_refused_as_encrypted() -> None:
+    data = fs.encrypted_office_bytes()
+    ext = sniff_document(data)
+    assert ext == ".doc"
+    with pytest.raises(FileRefused, match=r"stdin\.doc: encrypted Office file"):
+        load_bytes(data, f"stdin{ext}")

@@ -17,6 +17,30 @@ from collections.abc import Iterator
 from chatpro.errors import FileRefused
 from chatpro.files.common import Extracted, Progress, TextBuilder
 
+STREAM_OUTPUT_LIMIT = 16 * 1024 * 1024
+"""Most bytes one decoded PDF stream may produce. pypdf's own default (75 MB) lets a 1 MB flate
+bomb cost about 180 MB of memory; page content streams of real files are far smaller."""
+
+_LIMITS = (
+    "zlib_maximum_output_length",
+    "lzw_maximum_output_length",
+    "run_length_maximum_output_length",
+    "array_based_stream_maximum_output_length",
+    "brotli_maximum_output_length",
+    "maximum_declared_stream_length",
+)
+
+
+def _tighter_limits() -> contextlib.AbstractContextManager[object]:
+    """pypdf's decoding limits lowered for this extraction (pypdf 7+; older ones keep theirs)."""
+    import pypdf
+
+    apply = getattr(pypdf, "apply_configuration", None)
+    if apply is None:
+        return contextlib.nullcontext()
+    known = {f for f in _LIMITS if hasattr(pypdf.get_configuration(), f)}
+    return apply(**dict.fromkeys(known, STREAM_OUTPUT_LIMIT))  # type: ignore[no-any-return]
+
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
@@ -25,7 +49,7 @@ def _quiet() -> Iterator[None]:
     logger.setLevel(logging.CRITICAL + 1)
     logger.propagate = False
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _tighter_limits():
             warnings.simplefilter("ignore")
             yield
     finally:

@@ -209,6 +209,8 @@ class Package:
 
 def _what_package(data: bytes) -> tuple[str, str] | None:
     """(extension, phrase) for a zip by its content types, without the full guard's cost."""
+    if _central_directory_entries(data) > MAX_ZIP_MEMBERS:
+        return None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())

@@ -156,6 +156,10 @@ class Pipeline:
         notices.extend(Notice(line, warning=True) for line in result.lines)
         file_texts: list[tuple[str, str]] = []
         for att in attachments:
+            if not att.text.strip():
+                notices.append(Notice(f"{att.name}: no text could be extracted (a scanned document?)"))
+            if att.truncated:
+                notices.append(Notice(f"{att.name}: the extracted text was capped at its first part"))
             result = guard(att.text, policy=settings.on_secret, source=att.name)
             file_texts.append((att.name, result.text))
             notices.extend(Notice(line, warning=True) for line in result.lines)

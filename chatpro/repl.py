@@ -145,7 +145,7 @@ class ChatSession:
         if result is not None:
             self.app.out.notice("answer stopped; the partial answer is kept in the chat")
         else:
-            self.app.out.notice("stopped before the answer began; nothing was charged or logged")
+            self.app.out.notice("stopped; nothing was charged or logged")
 
     # --- messages -----------------------------------------------------------------------------
 

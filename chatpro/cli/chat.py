@@ -54,7 +54,8 @@ def chat(
 
     Without a terminal each non-empty stdin line is one message (slash commands work), each
     answer is printed followed by a blank line, and any error ends the run with its exit code.
-    Answers go to stdout; prompts, notices and command output go to stderr.
+    Answers go to stdout; notices and command output go to stderr (so does the prompt when
+    stdout is redirected).
     """
     from chatpro.repl import ChatOptions, ChatSession, run_chat, stream_reader, terminal_reader
 

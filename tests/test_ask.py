@@ -32,7 +32,7 @@ def test_answer_on_stdout_nothing_on_stderr(run, server):
     assert sent.body["stream_options"] == {"include_usage": True}
     assert sent.body["model"] == "gpt-4o"
     assert sent.last_user == "Draft a reply"
-    assert sent.headers.get("Authorization") == f"Bearer {SENTINEL_KEY}"
+    assert sent.headers.get("authorization") == f"Bearer {SENTINEL_KEY}"
 
 
 def test_json_has_the_spec_keys(run, server):

@@ -131,7 +131,7 @@ def test_stored_key_is_used_when_env_is_unset(run, server, home):
     run("key", "set", input="sk-stored-key-0000111122223333\n")
     result = run("ask", "hi", env={"OPENAI_API_KEY": ""})
     assert result.returncode == 0, result.stderr
-    assert server.requests[-1].headers["Authorization"] == "Bearer sk-stored-key-0000111122223333"
+    assert server.requests[-1].headers["authorization"] == "Bearer sk-stored-key-0000111122223333"
 
 
 def test_model_list_and_set(run_offline, home):

@@ -145,13 +145,14 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(args: list[str], *, debug: bool = False, **app_kwargs: Any) -> int:
     try:
-        cli.main(
+        code = cli.main(
             args=args,
             prog_name="chatpro",
             standalone_mode=False,
             obj={"debug": debug, "app_kwargs": app_kwargs},
         )
-        return ExitCode.OK
+        # without standalone mode Click returns the code of a `click.exceptions.Exit`
+        return code if isinstance(code, int) else ExitCode.OK
     except ChatproError as exc:
         if debug:
             _print_traceback()

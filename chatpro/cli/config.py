@@ -172,7 +172,8 @@ def edit(ctx: click.Context) -> None:
     """Open config.toml in $VISUAL or $EDITOR, then check what was saved.
 
     \b
-    Example:
+    Examples:
+      chatpro config edit
       EDITOR=nano chatpro config edit
     """
     from chatpro.config import load_settings

@@ -48,9 +48,14 @@ def lines_of(path: Path) -> list[bytes]:
 
 
 def all_lines_parse(path: Path) -> bool:
+    """The file ends on a whole line and every line holds a JSON object.
+
+    Blank lines are allowed: fsutil.append_line can add one when two appenders race (one sees
+    the other's write half-copied and starts its record on a new line); readers ignore them.
+    """
     data = path.read_bytes()
     return (not data or data.endswith(b"\n")) and all(
-        isinstance(json.loads(line), dict) for line in data.split(b"\n")[:-1]
+        isinstance(json.loads(line), dict) for line in data.split(b"\n")[:-1] if line.strip()
     )
 
 

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from chatpro.errors import StorageError
 
-BLOCK = 256 * 1024
+BLOCK = 64 * 1024  # measured: blocks that stay in the CPU cache scan fastest
 
 
 @dataclass

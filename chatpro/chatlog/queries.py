@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chatpro.chatlog.blocks import Skipped, backward, forward, line_at, open_log, split_lines
-from chatpro.chatlog.records import LINE_RE, LINE_START, Window, load_record, parse_ts, title_of
+from chatpro.chatlog.records import LINE_RE, Window, load_record, parse_ts, title_of
 
 SNIPPET_CHARS = 80
 
@@ -45,9 +45,21 @@ class SearchHit:
     snippet: str
 
 
-def is_plain(block: bytes) -> bool:
-    """True when every line of BLOCK starts like one of our records (cheap, C-speed check)."""
-    return block.endswith(b"\n") and block.count(LINE_START) == block.count(b"\n")
+def chat_keys(chat_id: bytes) -> tuple[bytes, bytes]:
+    """The raw ``chat_id`` key as json.dumps writes it and as compact writers (jq -c) do."""
+    return b'"chat_id": "' + chat_id, b'"chat_id":"' + chat_id
+
+
+def find_lines(block: bytes, needles: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """(start, end) of each line of BLOCK containing any of NEEDLES, in file order."""
+    spans = set()
+    for needle in needles:
+        pos = block.find(needle)
+        while pos >= 0:
+            span = line_at(block, pos)
+            spans.add(span)
+            pos = block.find(needle, span[1])
+    return sorted(spans)
 
 
 def _row_of(record: dict[str, Any]) -> Row:
@@ -112,7 +124,7 @@ def iter_records(path: Path, window: Window, skipped: Skipped) -> Iterator[dict[
 
 def messages(path: Path, chat_id: str, window: Window, skipped: Skipped) -> list[dict[str, Any]]:
     """One chat's records within retention, in file (append) order."""
-    needle = b'"chat_id": ' + json.dumps(chat_id).encode()
+    needles = tuple(key + b'"' for key in chat_keys(chat_id.encode()))
     found: list[dict[str, Any]] = []
 
     def consider(record: dict[str, Any] | None) -> None:
@@ -126,15 +138,11 @@ def messages(path: Path, chat_id: str, window: Window, skipped: Skipped) -> list
             return found
         fh, size = opened
         for _, block in forward(fh, size):
-            if is_plain(block):
-                pos = block.find(needle)
-                while pos >= 0:
-                    start, end = line_at(block, pos)
-                    consider(load_record(block[start:end]))
-                    pos = block.find(needle, end)
-            else:
-                for line in split_lines(block):
-                    consider(load_record(line))
+            if not block.endswith(b"\n"):  # the unterminated tail: torn, or being written
+                consider(load_record(block))
+                continue
+            for start, end in find_lines(block, needles):
+                consider(load_record(block[start:end]))
     skipped.report()
     return found
 
@@ -246,8 +254,14 @@ def _total_all(path: Path, agg: _Chats, skipped: Skipped) -> None:
         fh, size = opened
         add = agg.add
         for _, block in forward(fh, size):
+            # our lines back to back from the block's start to its end: the fast path is exact
             matches = list(LINE_RE.finditer(block)) if block.endswith(b"\n") else []
-            if matches and len(matches) == block.count(b"\n"):
+            end = 0
+            for m in matches:
+                if m.start() != end:
+                    break
+                end = m.end()
+            if matches and end == len(block):
                 for m in matches:
                     add(m.groups(), m, True)  # type: ignore[arg-type]
             else:
@@ -257,13 +271,13 @@ def _total_all(path: Path, agg: _Chats, skipped: Skipped) -> None:
 
 def _total_selected(path: Path, agg: _Chats, wanted: list[bytes], skipped: Skipped) -> None:
     ids = set(wanted)
-    pick = re.compile(b'"chat_id": "(' + b"|".join(re.escape(c) for c in wanted) + b')"')
+    pick = re.compile(b'"chat_id": ?"(' + b"|".join(re.escape(c) for c in wanted) + b')"')
     with open_log(path) as opened:
         if opened is None:
             return
         fh, size = opened
         for _, block in forward(fh, size):
-            if not is_plain(block):
+            if not block.endswith(b"\n"):  # the unterminated tail: torn, or being written
                 for row, record in slow_rows(block, skipped):
                     if row[1] in ids:
                         agg.add(row, record, False)

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chatpro.chatlog.blocks import Skipped, backward, forward, line_at, open_log, split_lines
-from chatpro.chatlog.queries import SNIPPET_CHARS, SearchHit, is_plain
+from chatpro.chatlog.blocks import Skipped, backward, forward, line_at, open_log
+from chatpro.chatlog.queries import SNIPPET_CHARS, SearchHit, chat_keys, find_lines
 from chatpro.chatlog.records import LINE_RE, Window, load_record, parse_ts
 from chatpro.errors import InputError
 
@@ -144,7 +144,7 @@ def resolve(path: Path, id_or_prefix: str, window: Window, skipped: Skipped) -> 
 
 
 def _ids_with_prefix(path: Path, prefix: bytes, window: Window, skipped: Skipped) -> set[str]:
-    needle = b'"chat_id": "' + prefix
+    needles = chat_keys(prefix)
     found: set[str] = set()
     try:
         with open_log(path) as opened:
@@ -152,32 +152,22 @@ def _ids_with_prefix(path: Path, prefix: bytes, window: Window, skipped: Skipped
                 return found
             fh, size = opened
             for _, block in forward(fh, size):
-                if not is_plain(block):
-                    for line in split_lines(block):
-                        record = load_record(line)
-                        if record is None:
-                            skipped.count += 1
-                        elif record["chat_id"].startswith(prefix.decode()) and window.keeps_any(
-                            record["ts"]
-                        ):
-                            found.add(record["chat_id"])
-                    continue
-                pos = block.find(needle)
-                while pos >= 0:
-                    start, end = line_at(block, pos)
+                spans = find_lines(block, needles)
+                if not block.endswith(b"\n"):  # the unterminated tail: torn, or being written
+                    spans = [(0, len(block))]
+                for start, end in spans:
                     m = LINE_RE.match(block, start)
                     if m is not None and m.end() == end:
                         if window.keeps_fixed(m.group(3)):
                             found.add(m.group(2).decode())
-                    else:
-                        record = load_record(block[start:end])
-                        if record is None:
-                            skipped.count += 1
-                        elif record["chat_id"].startswith(prefix.decode()) and window.keeps_any(
-                            record["ts"]
-                        ):
-                            found.add(record["chat_id"])
-                    pos = block.find(needle, end)
+                        continue
+                    record = load_record(block[start:end])
+                    if record is None:
+                        skipped.count += 1
+                    elif record["chat_id"].startswith(prefix.decode()) and window.keeps_any(
+                        record["ts"]
+                    ):
+                        found.add(record["chat_id"])
     finally:
         skipped.report()
     return found

@@ -27,7 +27,7 @@ from typing import Any
 
 from chatpro.chatlog import queries, search
 from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
-from chatpro.chatlog.queries import ChatSummary, SearchHit, is_plain
+from chatpro.chatlog.queries import ChatSummary, SearchHit
 from chatpro.chatlog.records import LINE_RE, Window, dump_line, parse_ts
 from chatpro.clock import Clock
 from chatpro.errors import ConfigError, StorageError
@@ -70,9 +70,17 @@ class _Prune(_Rewrite):
         if not block.endswith(b"\n"):
             return False
         stamps = _TS_ONLY.findall(block)
-        return len(stamps) == block.count(b"\n") and min(stamps) >= self.window.surely_kept
+        if len(stamps) == block.count(b"\n") and min(stamps) >= self.window.surely_kept:
+            return True
+        return all(self._decide(line) == (True, False) for line in split_lines(block))
 
     def keep(self, line: bytes) -> tuple[bool, bool]:
+        decision = self._decide(line)
+        if decision == (False, False):
+            self.unreadable += 1
+        return decision
+
+    def _decide(self, line: bytes) -> tuple[bool, bool]:
         m = _TS_ONLY.match(line + b"\n")
         if m is not None:
             kept = self.window.keeps_fixed(m.group(1))
@@ -82,8 +90,7 @@ class _Prune(_Rewrite):
         except ValueError:
             obj = None
         if not isinstance(obj, dict):
-            self.unreadable += 1  # torn or garbage: it can never be shown
-            return False, False
+            return False, False  # torn or garbage: it can never be shown
         ts = parse_ts(obj.get("ts"))
         if ts is None:
             return True, False  # a JSON object we cannot date: not ours to destroy
@@ -95,11 +102,11 @@ class _DropChats(_Rewrite):
     def __init__(self, chat_ids: Sequence[str]) -> None:
         self.ids = set(chat_ids)
         self.pick = re.compile(
-            b'"chat_id": "(' + b"|".join(re.escape(c.encode()) for c in sorted(self.ids)) + b')"'
+            b'"chat_id": ?"(' + b"|".join(re.escape(c.encode()) for c in sorted(self.ids)) + b')"'
         )
 
     def untouched(self, block: bytes) -> bool:
-        return is_plain(block) and self.pick.search(block) is None
+        return self.pick.search(block) is None
 
     def keep(self, line: bytes) -> tuple[bool, bool]:
         m = LINE_RE.match(line + b"\n")

@@ -24,8 +24,12 @@ _ID_TEXT = re.compile(r"[0-9A-Za-z_-]+")
 class _Prefilter:
     def __init__(self, text: str) -> None:
         self.needle = text.lower()
-        plain = text.isascii() and not any(c in '"\\/' or ord(c) < 0x20 for c in text)
-        self.ascii = self.needle.encode() if plain else None
+        # The longest run of characters JSON writes as they are (ASCII, nothing to escape) is
+        # found with a fast lowercase find; the rest is checked on the parsed record anyway.
+        runs = re.findall(r'[^"\\/\x00-\x1f\x80-\U0010ffff]+', self.needle)
+        longest = max(runs, key=len, default="")
+        plain = len(longest) == len(text) or len(longest) >= 3
+        self.ascii = longest.encode() if plain else None
         self.pattern = None if plain else re.compile(b"".join(_char_forms(c) for c in text))
 
     def line_starts(self, block: bytes) -> list[int]:

@@ -425,15 +425,16 @@ class Bench:
             note="after a warm-up run (the day's first write prunes)",
         )
 
-    def chatlog_bench(self, quick: bool) -> str | None:
+    def chatlog_bench(self) -> str | None:
+        """Run bench/bench_chatlog.py (the chat log's own benchmark) at our sizes, if present."""
         script = BENCH / "bench_chatlog.py"
         if not script.exists():
             return None
-        argv = [PY, str(script), *(["--quick"] if quick else [])]
-        env = self.env("bench-chatlog")
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO)
-        if proc.returncode != 0 and quick:  # maybe it has no --quick
-            proc = subprocess.run(argv[:2], capture_output=True, text=True, env=env, cwd=REPO)
+        where = self.work / "bench-chatlog"
+        where.mkdir(parents=True, exist_ok=True)
+        argv = [PY, str(script), "--sizes", *map(str, self.sizes), "--dir", str(where)]
+        print(f"  {' '.join(argv[1:])}", file=sys.stderr, flush=True)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=self.env("bc"), cwd=REPO)
         out = proc.stdout.strip()
         if proc.returncode != 0:
             out += f"\n(failed, exit {proc.returncode}: {proc.stderr.strip()[-300:]})"
@@ -487,7 +488,7 @@ def table(rows: list[Row]) -> str:
                 r.met(),
                 f"{r.peak_mib:.1f}",
             ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -524,7 +525,7 @@ def report(bench: Bench, args: argparse.Namespace, chatlog_out: str | None, took
         "- Every time is a whole process, from spawn to exit, stdout to /dev/null; median, min "
         "and max of the timed runs. Ratios are medians over the baseline's median, measured in "
         "the same run. Peak MiB is the child's maximum resident set size, "
-        "the highest over the runs ({'`/usr/bin/time -f %M`' if USE_TIME else 'os.wait4 rusage'}).",
+        f"the highest over the runs ({'`/usr/bin/time -f %M`' if USE_TIME else 'os.wait4 rusage'}).",
         '- Baselines: `python -c "import click"` for startup and table commands; for '
         "`ask`, a minimal openai-python script streaming one chat completion from the same "
         "loopback server (tests/fakeserver.py, started in the runner's process).",
@@ -539,16 +540,24 @@ def report(bench: Bench, args: argparse.Namespace, chatlog_out: str | None, took
         "on a fresh copy each time so it really rewrites. The append case is "
         "`chatpro ask --json hi` with that log in place, against the same with an empty log.",
     ]
-    if bench.notes:
-        parts += ["", "## Notes", "", *[f"- {n}" for n in bench.notes]]
-    notes = [r for r in bench.rows if r.note]
+    notes = [*bench.notes, *[f"{r.case}: {r.note}" for r in bench.rows if r.note]]
     if notes:
-        parts += [*[f"- {r.case}: {r.note}" for r in notes]]
+        parts += ["", "## Notes", "", *[f"- {n}" for n in notes]]
     if failures:
         parts += ["", "## Failed cases", ""]
         parts += [f"- {r.case}: {r.sample.error}" for r in failures]
     if chatlog_out is not None:
-        parts += ["", "## bench/bench_chatlog.py", "", "```text", chatlog_out, "```"]
+        parts += [
+            "",
+            "## bench/bench_chatlog.py",
+            "",
+            "The chat log's own benchmark (whole processes over its own generated logs), run by "
+            "bench/run.py at the same sizes; its JSON output:",
+            "",
+            "```json",
+            chatlog_out,
+            "```",
+        ]
     return "\n".join(parts) + "\n"
 
 
@@ -579,7 +588,8 @@ def main(argv: list[str] | None = None) -> int:
             for size in sizes:
                 print(f"history, {size:,} messages", file=sys.stderr)
                 bench.history(size)
-            chatlog_out = bench.chatlog_bench(args.quick)
+            print("bench/bench_chatlog.py", file=sys.stderr)
+            chatlog_out = bench.chatlog_bench()
         finally:
             bench.close()
     text = report(bench, args, chatlog_out, time.perf_counter() - started)

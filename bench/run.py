@@ -165,7 +165,8 @@ def run_once(
         if proc.returncode not in expect:
             err.seek(0)
             lines = err.read().decode("utf-8", "replace").strip().splitlines()
-            last = lines[-1] if lines else ""
+            errors = [line for line in lines if line.startswith("chatpro: error")]
+            last = (errors or lines or [""])[-1]
             return elapsed, peak, f"exit {proc.returncode}: {last[:120]}"
         return elapsed, peak, None
 

@@ -124,7 +124,8 @@ class ChatClient:
         attempts = self._config.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                return self._client().chat.completions.create(**kwargs)
+                response: Any = self._client().chat.completions.create(**kwargs)
+                return response
             except Exception as exc:  # noqa: BLE001 - every SDK error is mapped below
                 error, retry_after = self._map_error(exc, attempts=attempt)
                 if retry_after is None or attempt == attempts:
@@ -134,7 +135,7 @@ class ChatClient:
 
     @staticmethod
     def _backoff(attempt: int) -> float:
-        return min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        return float(min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2.0 ** (attempt - 1)))
 
     def _map_error(self, exc: Exception, *, attempts: int) -> tuple[Exception, float | None]:
         """The ChatproError for EXC, and whether to retry (seconds to wait; 0 = backoff)."""

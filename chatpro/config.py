@@ -223,7 +223,8 @@ def read_document(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        doc: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+        return doc
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:

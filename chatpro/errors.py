@@ -17,6 +17,7 @@ class ChatproError(Exception):
     """An error the user should see as one line (plus an optional hint)."""
 
     exit_code: int = ExitCode.INTERNAL
+    result: object = None  # what a request achieved before it failed (a partial answer)
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

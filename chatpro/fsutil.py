@@ -54,32 +54,61 @@ def lock_path_for(path: Path) -> Path:
 def append_line(path: Path, line: bytes, *, lock: bool = True) -> None:
     """Append one newline-terminated record with a single write().
 
-    If the file does not end in a newline (a torn tail from a killed process or a full disk), the
-    record starts on a new line. A failed write truncates the file back to where it began, so a
-    half record is never left behind. Appenders take the lock shared: O_APPEND writes are atomic
-    with respect to each other, and a rewrite takes it exclusive.
+    Appenders share the lock (O_APPEND writes do not interleave) and a rewrite takes it
+    exclusively. Two cases need the file to themselves and take the lock exclusively: a tail
+    that does not end in a newline (a torn record from a killed process, or another appender's
+    write still being copied, which the exclusive lock waits for), and undoing our own partial
+    write after a failure (only when nothing was appended after it).
     """
     if not line.endswith(b"\n"):
         line += b"\n"
     ensure_dir(path.parent)
-    ctx = file_lock(lock_path_for(path), exclusive=False) if lock else contextlib.nullcontext()
-    with ctx:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-        except OSError as exc:
-            raise StorageError(describe_os_error(exc, path)) from None
-        try:
-            start = os.fstat(fd).st_size
-            if start > 0 and _last_byte(path, start) != b"\n":
-                line = b"\n" + line
+    lock_file = lock_path_for(path) if lock else None
+    exclusive = False
+    while True:
+        with _maybe_lock(lock_file, exclusive):
+            fd = _open_append(path)
             try:
-                written = os.write(fd, line)
-                if written != len(line):
-                    raise OSError(errno.ENOSPC, "short write")
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, start)
-                raise StorageError(describe_os_error(exc, path)) from None
+                size = os.fstat(fd).st_size
+                torn = size > 0 and _last_byte(path, size) != b"\n"
+                if torn and lock_file is not None and not exclusive:
+                    exclusive = True
+                    continue  # look again under the exclusive lock
+                data = b"\n" + line if torn else line
+                written = 0
+                try:
+                    written = os.write(fd, data)
+                    if written == len(data):
+                        return
+                    failure: OSError = OSError(errno.ENOSPC, "short write")
+                except OSError as exc:
+                    failure = exc
+                end = os.lseek(fd, 0, os.SEEK_CUR)
+            finally:
+                os.close(fd)
+        if written:
+            _undo_partial(path, end, written, lock_file)
+        raise StorageError(describe_os_error(failure, path))
+
+
+def _maybe_lock(lock_file: Path | None, exclusive: bool) -> contextlib.AbstractContextManager[None]:
+    return file_lock(lock_file, exclusive=exclusive) if lock_file else contextlib.nullcontext()
+
+
+def _open_append(path: Path) -> int:
+    try:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        raise StorageError(describe_os_error(exc, path)) from None
+
+
+def _undo_partial(path: Path, end: int, written: int, lock_file: Path | None) -> None:
+    """Cut our own partial record off the end, unless another record was appended after it."""
+    with contextlib.suppress(OSError, StorageError), _maybe_lock(lock_file, True):
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            if os.fstat(fd).st_size == end:
+                os.ftruncate(fd, end - written)
         finally:
             os.close(fd)
 

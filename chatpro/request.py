@@ -7,11 +7,12 @@ Nothing is sent, charged or logged until every check before "send" has passed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chatpro.errors import InputError, Interrupted, ServiceError
+from chatpro.errors import ChatproError, InputError, Interrupted, ServiceError
 
 if TYPE_CHECKING:
     from chatpro.app import App
@@ -157,9 +158,13 @@ class Pipeline:
         file_texts: list[tuple[str, str]] = []
         for att in attachments:
             if not att.text.strip():
-                notices.append(Notice(f"{att.name}: no text could be extracted (a scanned document?)"))
+                notices.append(
+                    Notice(f"{att.name}: no text could be extracted (a scanned document?)")
+                )
             if att.truncated:
-                notices.append(Notice(f"{att.name}: the extracted text was capped at its first part"))
+                notices.append(
+                    Notice(f"{att.name}: the extracted text was capped at its first part")
+                )
             result = guard(att.text, policy=settings.on_secret, source=att.name)
             file_texts.append((att.name, result.text))
             notices.extend(Notice(line, warning=True) for line in result.lines)
@@ -264,17 +269,17 @@ class Pipeline:
         if upper_bound <= min(TOKENS_PER_UNIT, budget):
             # A token is at least one byte: this request fits and costs one unit for certain,
             # so loading an encoding (a noticeable part of a short ask's time) can wait.
-            messages = []
+            short: list[dict[str, str]] = []
             if system_text:
-                messages.append({"role": "system", "content": system_text})
-            messages.extend(context)
-            messages.append({"role": "user", "content": compose_user_content(prompt, files)})
+                short.append({"role": "system", "content": system_text})
+            short.extend(context)
+            short.append({"role": "user", "content": compose_user_content(prompt, files)})
             tokens = sum(estimate_tokens(t) for t in texts) + _overhead(
                 2 + len(files) + len(context)
             )
             file_tokens = [estimate_tokens(t) for _, t in files]
             return Fitted(
-                messages,
+                short,
                 min(tokens, upper_bound),
                 file_tokens,
                 not encoding_available(model.encoding),
@@ -329,7 +334,7 @@ class Pipeline:
             parts.append(text)
             on_text(text)
 
-        error: BaseException | None = None
+        error: ChatproError | None = None
         interrupted = False
         reply = None
         try:
@@ -353,6 +358,20 @@ class Pipeline:
         text = reply.text if reply is not None else "".join(parts)
         if reply is None and not text and isinstance(error, ServiceError):
             raise error  # failed before any answer: free, nothing logged
+        with deferred_signals():  # charge and record as one step: Ctrl-C waits for both
+            return self._settle(prepared, request, reply, text, error, interrupted)
+
+    def _settle(
+        self,
+        prepared: Prepared,
+        request: AskRequest,
+        reply: Any,
+        text: str,
+        error: ChatproError | None,
+        interrupted: bool,
+    ) -> AskResult:
+        """Charge the allowance and record the exchange; raise ERROR afterwards if there was one."""
+        app = self.app
         completion_tokens = (
             reply.completion_tokens
             if reply is not None and reply.completion_tokens is not None
@@ -452,6 +471,23 @@ class Fitted:
     file_tokens: list[int]
     estimated: bool
     notices: list[str]
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, so an answer is never charged but unlogged."""
+    import signal
+    import threading
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _overhead(messages: int) -> int:

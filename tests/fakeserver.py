@@ -130,7 +130,9 @@ class FakeOpenAI:
                 except ValueError:
                     body = {}
                 with server._lock:
-                    server.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    server.requests.append(
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    )
                 b = server._next()
                 if b.delay:
                     time.sleep(b.delay)

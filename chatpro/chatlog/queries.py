@@ -288,8 +288,8 @@ def _total_selected(path: Path, agg: _Chats, wanted: list[bytes], skipped: Skipp
                 if m is not None and m.end() == end:
                     agg.add(m.groups(), m, True)  # type: ignore[arg-type]
                 else:
-                    record = load_record(block[start:end])
-                    if record is None:
+                    loaded = load_record(block[start:end])
+                    if loaded is None:
                         skipped.count += 1
-                    elif record["chat_id"].encode() in ids:
-                        agg.add(_row_of(record), record, False)
+                    elif loaded["chat_id"].encode() in ids:
+                        agg.add(_row_of(loaded), loaded, False)

@@ -249,7 +249,9 @@ class ChatClient:
                     close()
                 except Exception:  # noqa: BLE001 - closing a broken stream can fail; nothing to do
                     pass
-        if finish_reason is None:
+        if (
+            finish_reason is None and prompt_tokens is None
+        ):  # neither the end nor the usage chunk came
             partial = "".join(parts)
             if not partial and prompt_tokens is None:
                 raise StreamCut("the server closed the stream before answering", partial)

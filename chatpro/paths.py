@@ -6,7 +6,6 @@ otherwise platformdirs' user config and user data dirs for the app name ``chatpr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,5 +73,14 @@ def resolve_paths(environ: Mapping[str, str]) -> Paths:
 def ensure_dir(path: Path) -> Path:
     """Create PATH (and parents) with mode 0700 if missing; return it."""
     if not path.is_dir():
-        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        for directory in reversed(missing):  # every directory we create is 0700, not just the leaf
+            try:
+                directory.mkdir(mode=DIR_MODE)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                from chatpro.errors import StorageError
+
+                raise StorageError(f"cannot create {directory}: {exc.strerror}") from None
     return path

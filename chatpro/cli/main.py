@@ -160,6 +160,10 @@ def main(args: list[str], *, debug: bool = False, **app_kwargs: Any) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `chatpro` or `chatpro key` alone: the help, as `gh` does
+        sys.stdout.write(exc.format_message() + "\n")
+        return ExitCode.OK
     except click.UsageError as exc:
         hint = None
         if exc.ctx is not None:

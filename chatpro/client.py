@@ -83,8 +83,9 @@ class ChatClient:
 
     def _client(self) -> Any:
         if self._sdk is None:
-            import openai
+            from chatpro.lazy_openai import import_openai
 
+            openai = import_openai()
             cfg = self._config
             self._sdk = openai.OpenAI(
                 api_key=cfg.api_key,
@@ -139,8 +140,9 @@ class ChatClient:
 
     def _map_error(self, exc: Exception, *, attempts: int) -> tuple[Exception, float | None]:
         """The ChatproError for EXC, and whether to retry (seconds to wait; 0 = backoff)."""
-        import openai
+        from chatpro.lazy_openai import import_openai
 
+        openai = import_openai()
         tries = f" after {attempts} attempt{'s' if attempts > 1 else ''}"
         if isinstance(exc, openai.APITimeoutError):
             return ServiceError(

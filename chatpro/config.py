@@ -14,10 +14,15 @@ from typing import Any
 
 from chatpro.errors import ConfigError, InputError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+
+def _tomllib() -> Any:
+    """tomllib, imported when a file is actually read (most commands have no config file)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_WARN_AT = (50, 75, 80, 90, 95)
@@ -222,6 +227,7 @@ def read_document(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    tomllib = _tomllib()
     try:
         doc: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
         return doc
@@ -317,6 +323,7 @@ def load_settings(path: Path) -> Settings:
 
 def parse_value(raw: str) -> Any:
     """Read a command-line value as TOML when it is one (42, true, [50, 80]), else as a string."""
+    tomllib = _tomllib()
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

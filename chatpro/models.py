@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -78,6 +77,8 @@ class Catalog:
             return self.lookup(name)
         except KeyError:
             pass
+        import difflib
+
         choices = [*self.models, *self.aliases]
         close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(close)}?" if close else None

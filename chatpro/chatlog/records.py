@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -34,11 +33,15 @@ _FIXED_TS = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d")
 
 def new_chat_id() -> str:
     """A random chat id: ``c_`` and 12 hex digits (48 bits; prefixes stay short and unique)."""
+    import secrets
+
     return "c_" + secrets.token_hex(6)
 
 
 def new_message_id() -> str:
     """A random message id: ``m_`` and 16 hex digits (64 bits, unique across millions of lines)."""
+    import secrets
+
     return "m_" + secrets.token_hex(8)
 
 

@@ -312,6 +312,10 @@ _SSN = re.compile(
 )
 
 
+# Card networks' numbers start with 2-6 (Mastercard 2/5, Amex and Diners 3, Visa 4, Discover 6).
+_ISSUER_DIGITS = frozenset("23456")
+
+
 def _luhn_ok(digits: str) -> bool:
     total = 0
     for index, char in enumerate(reversed(digits)):
@@ -344,6 +348,8 @@ def _cards(text: str) -> list[Finding]:
         digits = candidate.replace(" ", "").replace("-", "")
         if not 13 <= len(digits) <= 19 or len(set(digits)) == 1:
             continue
+        if candidate == digits and digits[0] not in _ISSUER_DIGITS:
+            continue  # a bare digit run (timestamp, order number) that no card network issues
         if _card_grouping_ok(candidate) and _luhn_ok(digits):
             found.append(Finding("card-number", match.start(), match.end()))
     return found

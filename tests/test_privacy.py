@@ -251,3 +251,19 @@ def test_a_large_text_is_scanned_whole() -> None:
     )
     text = chunk * (2_000_000 // len(chunk)) + f"\nkey {OPENAI_KEY}\n"
     assert kinds(text) == ["openai-key"]
+
+
+def test_a_bare_millisecond_timestamp_that_passes_luhn_is_not_a_card():
+    from chatpro.privacy import scan
+
+    stamp = next(str(n) for n in range(1732567200000, 1732567200100) if _luhn(str(n)))
+    assert scan(f"created_at = {stamp}") == []
+    assert [f.kind for f in scan("card 4111111111111111")] == ["card-number"]
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0

@@ -220,6 +220,7 @@ class ChatClient:
 
     def _read_stream(self, stream: Any, model: str, on_text: Callable[[str], None]) -> Reply:
         parts: list[str] = []
+        saw_done = _watch_for_done(stream)
         finish_reason: str | None = None
         prompt_tokens = completion_tokens = None
         served_model = model
@@ -252,8 +253,8 @@ class ChatClient:
                 except Exception:  # noqa: BLE001 - closing a broken stream can fail; nothing to do
                     pass
         if (
-            finish_reason is None and prompt_tokens is None
-        ):  # neither the end nor the usage chunk came
+            finish_reason is None and prompt_tokens is None and not saw_done()
+        ):  # neither the end, nor the usage chunk, nor [DONE] came
             partial = "".join(parts)
             if not partial and prompt_tokens is None:
                 raise StreamCut("the server closed the stream before answering", partial)
@@ -267,6 +268,36 @@ class ChatClient:
             completion_tokens=completion_tokens,
             finish_reason=finish_reason,
         )
+
+
+class _DoneWatcher:
+    """Wraps the SDK stream's SSE decoder to notice the `[DONE]` event (the SDK swallows it)."""
+
+    def __init__(self, decoder: Any) -> None:
+        self._decoder = decoder
+        self.seen = False
+
+    def iter_bytes(self, chunks: Any) -> Any:
+        for event in self._decoder.iter_bytes(chunks):
+            if str(getattr(event, "data", "")).startswith("[DONE]"):
+                self.seen = True
+            yield event
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._decoder, name)
+
+
+def _watch_for_done(stream: Any) -> Callable[[], bool]:
+    """A check for "the server ended the stream properly", where the SDK lets us see it."""
+    decoder = getattr(stream, "_decoder", None)
+    if decoder is None or not hasattr(decoder, "iter_bytes"):
+        return lambda: False
+    watcher = _DoneWatcher(decoder)
+    try:
+        stream._decoder = watcher
+    except AttributeError:
+        return lambda: False
+    return lambda: watcher.seen
 
 
 def _error_code(exc: Any) -> str | None:

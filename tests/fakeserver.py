@@ -32,6 +32,7 @@ class Behaviour:
     cut_after: int | None = None  # close the connection after this many chunks
     include_usage: bool = True
     finish: bool = True  # send finish_reason and [DONE]
+    finish_reason: bool = True  # send the chunk with finish_reason (some servers never do)
     raw: bytes | None = None  # send these bytes as the body (e.g. invalid JSON)
     prompt_tokens: int | None = None
 
@@ -230,7 +231,8 @@ class FakeOpenAI:
                         event(chunk({"content": piece}))
                     if not b.finish:
                         return
-                    event(chunk({}, "stop"))
+                    if b.finish_reason:
+                        event(chunk({}, "stop"))
                     if want_usage and b.include_usage:
                         event(
                             {

@@ -305,3 +305,19 @@ def test_sigterm_mid_answer_leaves_no_torn_log(run, server, home):
     if log.exists():
         for line in log.read_text().splitlines():
             json.loads(line)
+
+
+def test_a_stream_ended_by_done_alone_is_complete(run, server):
+    """Some compatible servers send neither finish_reason nor usage, only [DONE]."""
+    server.queue(Behaviour(text="short answer", finish_reason=False, include_usage=False))
+    result = run("ask", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "short answer\n"
+
+
+def test_a_stream_that_stops_without_an_end_is_cut(run, server):
+    server.queue(Behaviour(text="never finished", finish=False))
+    result = run("ask", "hi")
+    assert result.returncode == 5
+    assert result.stdout == "never finished\n"
+    assert "cut off" in result.stderr

@@ -33,8 +33,8 @@ def _list(app: App, limit: int | None, show_all: bool, as_json: bool) -> None:
             [
                 {
                     "chat_id": c.chat_id,
-                    "last_activity": c.last_ts.isoformat(),
-                    "started": c.first_ts.isoformat(),
+                    "last_activity": c.last_ts.isoformat(timespec="milliseconds"),
+                    "started": c.first_ts.isoformat(timespec="milliseconds"),
                     "model": c.model,
                     "messages": c.messages,
                     "title": c.title,
@@ -165,7 +165,7 @@ def search(ctx: click.Context, text: str, limit: int | None, as_json: bool) -> N
                 {
                     "chat_id": h.chat_id,
                     "message_id": h.message_id,
-                    "ts": h.ts.isoformat(),
+                    "ts": h.ts.isoformat(timespec="milliseconds"),
                     "role": h.role,
                     "snippet": h.snippet,
                 }

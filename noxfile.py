@@ -23,8 +23,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff check and format --check."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "chatpro", "tests", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "chatpro", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "chatpro", "tests", "bench", "scripts", "noxfile.py")
+    session.run("ruff", "format", "--check", "chatpro", "tests", "bench", "scripts", "noxfile.py")
 
 
 @nox.session

@@ -57,6 +57,8 @@ def usage(ctx: click.Context, model_name: str | None, check: bool, as_json: bool
                         "unlimited": m.allowance == 0,
                         "remaining": m.remaining,
                         "percent": m.percent,
+                        "tokens_sent": m.prompt_tokens,
+                        "tokens_received": m.completion_tokens,
                         "prompt_tokens": m.prompt_tokens,
                         "completion_tokens": m.completion_tokens,
                     }

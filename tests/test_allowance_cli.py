@@ -142,3 +142,26 @@ def test_renewal_resets_the_count(run, server, home):
     run("ask", "hi", env={"CHATPRO_NOW": "2027-01-31T12:00:00+00:00"})
     assert run("usage", "--check", env={"CHATPRO_NOW": "2027-02-27T23:59:00+00:00"}).returncode == 3
     assert run("usage", "--check", env={"CHATPRO_NOW": "2027-02-28T00:00:00+00:00"}).returncode == 0
+
+
+def test_without_an_encoding_counts_are_honest_estimates(run, server, home, tmp_path):
+    """No tiktoken encoding can be loaded (offline, empty cache): it still works and says so."""
+    empty = tmp_path / "no-encodings"
+    empty.mkdir()
+    env = {"CHATPRO_NOW": NOW, "TIKTOKEN_CACHE_DIR": str(empty)}
+    result = run("ask", "--json", input="word " * 5000, env=env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["usage"]["estimated"] is True
+    assert data["usage"]["units"] == 2
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n" + "Deliver the site by Friday. " * 100)
+    dry = run("upload", "--dry-run", "--json", str(notes), env=env)
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)
+    assert report["estimated"] is True
+    assert report["files"][0]["tokens"] > 0
+    exact = json.loads(
+        run("upload", "--dry-run", "--json", str(notes), env={"CHATPRO_NOW": NOW}).stdout
+    )
+    assert exact["estimated"] is False

@@ -2,8 +2,8 @@
 
 A real 10 MB office file is mostly pictures with some text, so each document here is a few
 thousand paragraphs (or slides, or pages) of text plus an incompressible picture that brings
-it just under the 10 MiB limit. The bomb uses tests/files_support.py when it is there (a 1 GiB
-member of zeros deflated to about 1 MB), else an equivalent built here.
+it just under the 10 MiB limit. The PDF writer and the bomb (a 1 GiB member of zeros deflated
+to about 1 MB) come from the tests' document builders in tests/files_support.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,12 @@ import sys
 import zipfile
 import zlib
 from pathlib import Path
+
+sys.path.insert(
+    0, str(Path(__file__).resolve().parent.parent)
+)  # the test builders, run or imported
+
+from tests.files_support import docx_entries, pdf_document, write_raw_zip, zeros_deflated
 
 TARGET_BYTES = int(9.5 * 1024 * 1024)  # "~10 MB", safely under the 10 MiB upload limit
 WORDS = [
@@ -152,46 +158,17 @@ def build_pdf(path: Path, pages: int = 400) -> Path:
         + pixels
         + b"\nendstream"
     )
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{off:010d} 00000 n \n".encode() for off in offsets)
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    path.write_bytes(bytes(out))
+    path.write_bytes(pdf_document(objects))
     return path
 
 
 def build_bomb(path: Path, gib: int = 1) -> Path:
-    """A small .docx whose one extra member inflates to GIB GiB of zeros."""
+    """A small .docx whose document part inflates to GIB GiB of zeros (about 1 MB on disk)."""
     total = gib * 1024 * 1024 * 1024
-    repo = str(Path(__file__).resolve().parent.parent)
-    if repo not in sys.path:
-        sys.path.insert(0, repo)
-    try:
-        from tests.files_support import docx_entries, write_raw_zip, zeros_deflated
-    except ImportError:
-        return _own_bomb(path, total)
     payload, crc = zeros_deflated(total)
     entries = docx_entries()
     entries.append(("word/document.xml", payload, crc, total, 8))
     write_raw_zip(path, entries)
-    return path
-
-
-def _own_bomb(path: Path, total: int) -> Path:
-    """Without the test helpers: the same shape through zipfile, compressed once per MiB."""
-    chunk = bytes(1024 * 1024)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        with zf.open("word/document.xml", "w", force_zip64=True) as member:
-            for _ in range(total // len(chunk)):
-                member.write(chunk)
     return path
 
 

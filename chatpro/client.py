@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatpro.credentials import scrub
-from chatpro.errors import AuthError, ConfigError, InputError, ServiceError
+from chatpro.errors import AuthError, ConfigError, ServiceError
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_BACKOFF_SECONDS = 8.0
@@ -179,8 +179,6 @@ class ChatClient:
             return ServiceError("the server's reply is not valid JSON"), None
         if isinstance(exc, openai.OpenAIError):
             return ServiceError(f"request failed: {self._scrub(str(exc))}"), None
-        if isinstance(exc, (TypeError, ValueError)) and "messages" in str(exc):
-            return InputError(self._scrub(str(exc))), None
         return ServiceError(f"request failed: {type(exc).__name__}: {self._scrub(str(exc))}"), None
 
     def _server_message(self, exc: Any) -> str:

@@ -63,9 +63,6 @@ class Catalog:
     aliases: Mapping[str, str]
     default_name: str
 
-    def names(self) -> list[str]:
-        return list(self.models)
-
     def lookup(self, name: str) -> ModelInfo:
         """A model by exact name or alias (KeyError when unknown)."""
         target = self.aliases.get(name, name)

@@ -17,7 +17,7 @@ from chatpro.errors import ChatproError, InputError, Interrupted, ServiceError
 if TYPE_CHECKING:
     from chatpro.app import App
     from chatpro.files import Attachment
-    from chatpro.models import ModelInfo
+    from chatpro.models import Catalog, ModelInfo
     from chatpro.tokens import Tokenizer
 
 ANSWER_RESERVE_MAX = 4096  # tokens kept free for the answer when --max-tokens is not given
@@ -108,6 +108,18 @@ def profile_text(skills: Sequence[str], bio: str) -> str:
     return "You are helping a freelancer. " + " ".join(parts) + " Fit your answers to them."
 
 
+def require_file_model(catalog: Catalog, model: ModelInfo) -> None:
+    """Files need a model that takes them: exit 2 naming one that does."""
+    if model.takes_files:
+        return
+    takers = catalog.file_models()
+    raise InputError(
+        f"{model.name} does not take files; use a model that does: "
+        + (", ".join(takers) if takers else "none is configured"),
+        hint=f"add -m {takers[0]}" if takers else None,
+    )
+
+
 def compose_user_content(prompt: str, files: Sequence[tuple[str, str]]) -> str:
     """The user message as sent: each file's text in a fenced block, then the prompt."""
     blocks = [f"--- file: {name} ---\n{text}\n--- end of {name} ---" for name, text in files]
@@ -126,13 +138,8 @@ class Pipeline:
         catalog = app.catalog
         requested = catalog.resolve(request.model) if request.model else catalog.default
         attachments = list(request.attachments)
-        if attachments and not requested.takes_files:
-            takers = catalog.file_models()
-            raise InputError(
-                f"{requested.name} does not take files; use a model that does: "
-                + (", ".join(takers) if takers else "none is configured"),
-                hint=f"add -m {takers[0]}" if takers else None,
-            )
+        if attachments:
+            require_file_model(catalog, requested)
 
         prompt = request.prompt
         system_parts: list[str] = []
@@ -174,12 +181,12 @@ class Pipeline:
         profile = profile_text(settings.skills, settings.bio)
         system_text = "\n\n".join(p for p in (profile, system_record) if p)
 
-        model = requested
-        plan_notice: str | None = None
-        fitted = self._fit(model, system_text, context, prompt, file_texts, request.max_tokens)
         from chatpro.usage import cost_units
 
-        cost = cost_units(fitted.tokens, [a.size for a in attachments])
+        model = requested
+        file_bytes = [a.size for a in attachments]
+        fitted = self._fit(model, system_text, context, prompt, file_texts, request.max_tokens)
+        cost = cost_units(fitted.tokens, file_bytes)
         plan = app.ledger().plan(
             model,
             cost=cost,
@@ -187,13 +194,12 @@ class Pipeline:
             no_fallback=not request.allow_fallback,
             has_files=bool(attachments),
         )
-        if plan.model != model.name:
+        if plan.model != model.name:  # the fallback has its own window and encoding
             model = catalog.lookup(plan.model)
-            plan_notice = plan.notice
             fitted = self._fit(model, system_text, context, prompt, file_texts, request.max_tokens)
-            cost = cost_units(fitted.tokens, [a.size for a in attachments])
-        if plan_notice:
-            notices.append(Notice(plan_notice))
+            cost = cost_units(fitted.tokens, file_bytes)
+            if plan.notice:
+                notices.append(Notice(plan.notice))
         notices.extend(Notice(text) for text in fitted.notices)
 
         records = [
@@ -263,48 +269,36 @@ class Pipeline:
         notices: list[str] = []
 
         texts = [system_text, prompt, *(t for _, t in files), *(m["content"] for m in context)]
-        upper_bound = sum(len(t.encode("utf-8")) for t in texts) + _overhead(
-            2 + len(files) + len(context)
-        )
+        overhead = _overhead(2 + len(files) + len(context))
+        upper_bound = sum(len(t.encode("utf-8")) for t in texts) + overhead
         if upper_bound <= min(TOKENS_PER_UNIT, budget):
             # A token is at least one byte: this request fits and costs one unit for certain,
             # so loading an encoding (a noticeable part of a short ask's time) can wait.
-            short: list[dict[str, str]] = []
-            if system_text:
-                short.append({"role": "system", "content": system_text})
-            short.extend(context)
-            short.append({"role": "user", "content": compose_user_content(prompt, files)})
-            tokens = sum(estimate_tokens(t) for t in texts) + _overhead(
-                2 + len(files) + len(context)
-            )
-            file_tokens = [estimate_tokens(t) for _, t in files]
+            tokens = sum(estimate_tokens(t) for t in texts) + overhead
             return Fitted(
-                short,
+                _messages(system_text, context, compose_user_content(prompt, files)),
                 min(tokens, upper_bound),
-                file_tokens,
+                [estimate_tokens(t) for _, t in files],
                 not encoding_available(model.encoding),
                 [],
             )
 
         tok = get_tokenizer(model.encoding)
-
         fixed = tok.count(system_text) + tok.count(prompt) + _overhead(2 + len(files))
         file_tokens = [tok.count(text) for _, text in files]
         room_for_files = max(budget - fixed, 0)
         if sum(file_tokens) > room_for_files:
             files, file_tokens, cut_notices = _cut_files(tok, files, file_tokens, room_for_files)
             notices.extend(cut_notices)
-        user_content = compose_user_content(prompt, files)
         used = fixed + sum(file_tokens)
 
         kept: list[dict[str, str]] = []
-        context_tokens = 0
         for message in reversed(context):  # newest first; drop the oldest that do not fit
             n = tok.count(message["content"]) + _overhead(1)
-            if used + context_tokens + n > budget:
+            if used + n > budget:
                 break
             kept.append(message)
-            context_tokens += n
+            used += n
         kept.reverse()
         if len(kept) < len(context):
             dropped = len(context) - len(kept)
@@ -312,12 +306,8 @@ class Pipeline:
                 f"the chat is longer than {model.name}'s context window; "
                 f"left out the {dropped} oldest message{'s' if dropped != 1 else ''}"
             )
-        messages: list[dict[str, str]] = []
-        if system_text:
-            messages.append({"role": "system", "content": system_text})
-        messages.extend(kept)
-        messages.append({"role": "user", "content": user_content})
-        return Fitted(messages, used + context_tokens, file_tokens, tok.estimated, notices)
+        messages = _messages(system_text, kept, compose_user_content(prompt, files))
+        return Fitted(messages, used, file_tokens, tok.estimated, notices)
 
     # --- step 5-7: send, charge, record -------------------------------------------------------
 
@@ -488,6 +478,13 @@ def deferred_signals() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _messages(
+    system_text: str, context: list[dict[str, str]], user_content: str
+) -> list[dict[str, str]]:
+    system = [{"role": "system", "content": system_text}] if system_text else []
+    return [*system, *context, {"role": "user", "content": user_content}]
 
 
 def _overhead(messages: int) -> int:

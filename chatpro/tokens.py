@@ -127,10 +127,9 @@ def encoding_available(encoding_name: str | None) -> bool:
 def get_tokenizer(encoding_name: str | None) -> Tokenizer:
     if not encoding_name or os.environ.get("CHATPRO_NO_TIKTOKEN"):
         return Tokenizer(encoding_name)
+    if not _is_cached(encoding_name):
+        return Tokenizer(encoding_name, _load_with_deadline(encoding_name))
     try:
-        encoding = _load(encoding_name) if _is_cached(encoding_name) else None
+        return Tokenizer(encoding_name, _load(encoding_name))
     except Exception:  # noqa: BLE001 - a corrupt cache file: fall back to the estimate
-        encoding = None
-    if encoding is None and not _is_cached(encoding_name):
-        encoding = _load_with_deadline(encoding_name)
-    return Tokenizer(encoding_name, encoding)
+        return Tokenizer(encoding_name)

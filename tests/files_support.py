@@ -150,6 +150,11 @@ def pdf_bytes(pages: list[str], *, flate_bomb_mib: int = 0) -> bytes:
             + stream
             + b"\nendstream"
         )
+    return pdf_document(objects)
+
+
+def pdf_document(objects: list[bytes]) -> bytes:
+    """A PDF file of OBJECTS (numbered from 1; object 1 is the catalog) with a correct xref."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

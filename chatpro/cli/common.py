@@ -12,9 +12,8 @@ from chatpro.errors import ChatproError, InputError
 
 if TYPE_CHECKING:
     from chatpro.app import App
+    from chatpro.files import Attachment
     from chatpro.request import AskRequest, AskResult
-
-pass_app = click.make_pass_decorator(object)
 
 
 def get_app(ctx: click.Context) -> App:
@@ -60,27 +59,34 @@ def check_chat_flags(continue_latest: bool, chat_id: str | None) -> None:
         raise InputError("use either -c/--continue or --chat ID, not both")
 
 
+def read_stdin_bytes(app: App) -> bytes:
+    """All of piped stdin, refused (exit 2) past the 10 MiB file limit."""
+    from chatpro.files import read_limited
+
+    stream = getattr(app.stdin, "buffer", None)
+    if stream is None:  # a text stream (tests): encode what it holds
+        return app.stdin.read().encode("utf-8")
+    return read_limited(stream, name="stdin")
+
+
+def load_stdin(data: bytes, *, default_extension: str) -> Attachment:
+    """Piped bytes as an attachment named stdin.EXT, the type recognised by its bytes."""
+    from chatpro.files import load_bytes, sniff_document
+
+    return load_bytes(data, f"stdin{sniff_document(data) or default_extension}")
+
+
 def read_stdin_payload(app: App) -> tuple[str, Any]:
     """Piped stdin: ("text", str), ("document", Attachment) or ("none", None) on a terminal."""
     if app.stdin_is_tty:
         return "none", None
-    from chatpro.files import read_limited, sniff_document
-
-    stream = getattr(app.stdin, "buffer", None)
-    if stream is None:  # a text stream (tests): encode what it holds
-        data = app.stdin.read().encode("utf-8")
-    else:
-        data = read_limited(stream, name="stdin")
+    data = read_stdin_bytes(app)
     if not data:
         return "none", None
-    extension = sniff_document(data)
-    if extension:
-        from chatpro.files import load_bytes
-
-        return "document", load_bytes(data, f"stdin{extension}")
-    from chatpro.files import load_bytes as decode
-
-    return "text", decode(data, "stdin.txt").text
+    attachment = load_stdin(data, default_extension=".txt")
+    if attachment.kind == "text":
+        return "text", attachment.text
+    return "document", attachment
 
 
 def run_request(app: App, request: AskRequest, *, as_json: bool) -> AskResult:

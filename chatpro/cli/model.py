@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,9 +12,11 @@ from chatpro.cli.complete import complete_models
 if TYPE_CHECKING:
     from chatpro.app import App
     from chatpro.models import ModelInfo
+    from chatpro.usage import ModelUsage, UsageReport
 
 
-def _allowance(app: App, models: list[ModelInfo]) -> dict[str, Any]:
+def _allowance(app: App, models: list[ModelInfo]) -> tuple[dict[str, ModelUsage], UsageReport]:
+    """Each model's use this cycle, by name, and the report it came from."""
     report = app.ledger().status(models)
     return {m.model: m for m in report.models}, report
 

@@ -12,7 +12,9 @@ from chatpro.cli.common import (
     chat_options,
     check_chat_flags,
     get_app,
+    load_stdin,
     model_option,
+    read_stdin_bytes,
     run_request,
     template_option,
 )
@@ -20,6 +22,7 @@ from chatpro.cli.common import (
 if TYPE_CHECKING:
     from chatpro.app import App
     from chatpro.files import Attachment
+    from chatpro.models import ModelInfo
 
 DEFAULT_PROMPT = (
     "Summarize these files for a freelancer: the key points, the deliverables, the deadlines "
@@ -51,19 +54,12 @@ def progress_for(app: App, name: str) -> Callable[[int, int], None] | None:
 
 def load_all(app: App, files: tuple[str, ...]) -> list[Attachment]:
     """Validate and extract every file before anything is sent; `-` reads stdin."""
-    from chatpro.files import MAX_FILE_BYTES, load_bytes, load_path, read_limited, sniff_document
+    from chatpro.files import MAX_FILE_BYTES, load_path
 
     attachments = []
     for name in files:
         if name == "-":
-            stream = getattr(app.stdin, "buffer", None)
-            data = (
-                read_limited(stream, name="stdin")
-                if stream is not None
-                else app.stdin.read().encode()
-            )
-            extension = sniff_document(data) or ".txt"
-            attachments.append(load_bytes(data, f"stdin{extension}"))
+            attachments.append(load_stdin(read_stdin_bytes(app), default_extension=".txt"))
             continue
         path = Path(name)
         big = path.is_file() and PROGRESS_MIN_BYTES <= path.stat().st_size <= MAX_FILE_BYTES
@@ -71,11 +67,10 @@ def load_all(app: App, files: tuple[str, ...]) -> list[Attachment]:
     return attachments
 
 
-def dry_run_rows(app: App, model_name: str | None, attachments: list[Attachment]) -> dict[str, Any]:
+def dry_run_rows(info: ModelInfo, attachments: list[Attachment]) -> dict[str, Any]:
     from chatpro.tokens import get_tokenizer
     from chatpro.usage import cost_units
 
-    info = app.catalog.resolve(model_name) if model_name else app.catalog.default
     tok = get_tokenizer(info.encoding)
     rows = []
     for att in attachments:
@@ -191,14 +186,11 @@ def upload(
 def _print_dry_run(
     app: App, model: str | None, attachments: list[Attachment], as_json: bool
 ) -> None:
-    info = app.catalog.resolve(model) if model else app.catalog.default
-    if not info.takes_files:
-        from chatpro.errors import InputError
+    from chatpro.request import require_file_model
 
-        raise InputError(
-            f"{info.name} does not take files; use a model that does: {', '.join(app.catalog.file_models())}"
-        )
-    report = dry_run_rows(app, info.name, attachments)
+    info = app.catalog.resolve(model) if model else app.catalog.default
+    require_file_model(app.catalog, info)
+    report = dry_run_rows(info, attachments)
     if as_json:
         app.out.json(report)
         return

@@ -157,12 +157,8 @@ def load_path(
     file_type_for(display)
     try:
         info = os.stat(path)
-    except FileNotFoundError:
-        raise FileRefused(f"{display}: no such file") from None
-    except PermissionError:
-        raise FileRefused(f"{display}: permission denied") from None
     except OSError as exc:
-        raise FileRefused(f"{display}: cannot read ({exc.strerror or exc})") from None
+        raise _unreadable(display, exc) from None
     if stat.S_ISDIR(info.st_mode):
         raise FileRefused(f"{display}: is a directory")
     regular = stat.S_ISREG(info.st_mode)
@@ -173,10 +169,16 @@ def load_path(
     try:
         with open(path, "rb") as stream:
             data = read_limited(stream, name=display)
-    except PermissionError:
-        raise FileRefused(f"{display}: permission denied") from None
-    except IsADirectoryError:
-        raise FileRefused(f"{display}: is a directory") from None
     except OSError as exc:
-        raise FileRefused(f"{display}: cannot read ({exc.strerror or exc})") from None
+        raise _unreadable(display, exc) from None
     return load_bytes(data, display, progress=progress)
+
+
+def _unreadable(display: str, exc: OSError) -> FileRefused:
+    if isinstance(exc, FileNotFoundError):
+        return FileRefused(f"{display}: no such file")
+    if isinstance(exc, PermissionError):
+        return FileRefused(f"{display}: permission denied")
+    if isinstance(exc, IsADirectoryError):
+        return FileRefused(f"{display}: is a directory")
+    return FileRefused(f"{display}: cannot read ({exc.strerror or exc})")

@@ -52,6 +52,7 @@ class Attachment:
     pages: int | None
     slides: int | None
     truncated: bool
+    notices: tuple[str, ...] = ()
 
 
 def _too_large(name: str, size: int | None) -> FileRefused:
@@ -138,6 +139,7 @@ def load_bytes(
         pages=extracted.pages,
         slides=extracted.slides,
         truncated=extracted.truncated,
+        notices=extracted.notices,
     )
 
 

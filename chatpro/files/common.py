@@ -32,6 +32,9 @@ class Extracted:
     truncated: bool
     pages: int | None = None
     slides: int | None = None
+    notices: tuple[str, ...] = ()
+    """Lines for stderr about this file (a page skipped, text that cannot be trusted), without
+    the file's name: the caller prefixes it."""
 
 
 Progress = Callable[[int, int], None]

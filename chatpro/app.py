@@ -1,4 +1,9 @@
-"""The context object every command shares: environment, paths, clock, streams, settings, clients."""
+"""The CLI's composition root: environment, paths, clock, streams, and the parts built from them.
+
+Commands get their core objects from here already assembled (`app.conversation(...)`,
+`app.chatlog()`, `app.ledger()`); the core objects themselves are handed their parts and never
+see the App.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from chatpro.render import Output
 if TYPE_CHECKING:
     from chatpro.chatlog import ChatLog
     from chatpro.client import ChatClient
+    from chatpro.conversation import Conversation
     from chatpro.usage import Ledger
 
 
@@ -128,6 +134,31 @@ class App:
                 )
             )
         return self._cache["client"]  # type: ignore[no-any-return]
+
+    def conversation(
+        self,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        template: str | None = None,
+        switch: str = "-m",
+    ) -> Conversation:
+        """A Conversation wired to this process's settings, stores, client and clock."""
+        from chatpro.conversation import Conversation
+
+        return Conversation(
+            settings=self.settings,
+            catalog=self.catalog,
+            ledger=self.ledger(),
+            log=self.chatlog(),
+            client_factory=self.client,
+            clock=self.clock,
+            templates_dir=self.paths.templates_dir,
+            model=model,
+            system=system,
+            template=template,
+            switch=switch,
+        )
 
     def known_secrets(self) -> list[str]:
         """Secrets to scrub from anything printed (the key from env and file), best effort."""

@@ -17,7 +17,6 @@ class ChatproError(Exception):
     """An error the user should see as one line (plus an optional hint)."""
 
     exit_code: int = ExitCode.INTERNAL
-    result: object = None  # what a request achieved before it failed (a partial answer)
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -64,6 +63,12 @@ class StorageError(ChatproError):
 
 
 class Interrupted(ChatproError):
-    """Ctrl-C or SIGTERM."""
+    """Ctrl-C or SIGTERM. PARTIAL_KEPT: an answer had begun and was charged and logged."""
 
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(
+        self, message: str = "interrupted", hint: str | None = None, *, partial_kept: bool = False
+    ) -> None:
+        super().__init__(message, hint)
+        self.partial_kept = partial_kept

@@ -100,6 +100,14 @@ def format_columns(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def terminal_safe(text: str) -> str:
+    """TEXT without escape sequences and control characters (newline and tab kept)."""
+    import re
+
+    text = re.sub(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b.", "", text)
+    return "".join(ch for ch in text if ch in "\n\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160))
+
+
 def one_line(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -14,7 +14,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-DOWNLOAD_DEADLINE_SECONDS = 5.0
+DOWNLOAD_DEADLINE_SECONDS = 1.0
+"""How long a run may wait for tiktoken to download an encoding that is not cached: a network
+that hangs (a proxy that never answers) must not stall every command. Pre-fill the cache offline
+by copying the encoding files into TIKTOKEN_CACHE_DIR (see docs/guide.md)."""
 _ENCODING_URLS = {
     "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
@@ -123,9 +126,15 @@ def encoding_available(encoding_name: str | None) -> bool:
     )
 
 
-@functools.cache
 def get_tokenizer(encoding_name: str | None) -> Tokenizer:
-    if not encoding_name or os.environ.get("CHATPRO_NO_TIKTOKEN"):
+    """The tokenizer for ENCODING_NAME; an estimating one when no encoding can be loaded."""
+    disabled = bool(os.environ.get("CHATPRO_NO_TIKTOKEN"))
+    return _tokenizer(encoding_name, _cache_dir(), disabled)
+
+
+@functools.cache
+def _tokenizer(encoding_name: str | None, cache_dir: str, disabled: bool) -> Tokenizer:
+    if not encoding_name or disabled:
         return Tokenizer(encoding_name)
     if not _is_cached(encoding_name):
         return Tokenizer(encoding_name, _load_with_deadline(encoding_name))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -49,7 +51,11 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 class Runner:
-    """Runs `python -m chatpro` as a real subprocess (stdin not a TTY) against the test server."""
+    """Runs `python -m chatpro` as a real subprocess (stdin not a TTY) against the test server.
+
+    For signals, concurrency, crashes, start-up imports and terminals. Most tests use the
+    in-process `run` (InProcessRunner), which runs the same `main` with the same environment.
+    """
 
     def __init__(self, home: Path, server: FakeOpenAI | None) -> None:
         self.home = home
@@ -93,12 +99,57 @@ class Runner:
         )
 
 
+class InProcessRunner(Runner):
+    """The same command through `chatpro.cli.main.main` in this process: the environment, the
+    working directory and the standard streams are swapped in for the call, and the exit code is
+    what `main` returns. No interpreter start-up, no re-import of openai: most of the suite's time.
+    """
+
+    def __call__(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
+        from chatpro.cli.main import main
+
+        data = input.encode() if isinstance(input, str) else (input or b"")
+        stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+        stdout, stderr = io.StringIO(), io.StringIO()
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        os.environ.clear()
+        os.environ.update(self.environment(env))
+        os.chdir(self.home.parent)
+        try:
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                code = main(list(args), stdin=stdin, stdout=stdout, stderr=stderr)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            os.chdir(saved_cwd)
+        return subprocess.CompletedProcess(
+            ["chatpro", *args], code, stdout.getvalue(), stderr.getvalue()
+        )
+
+
 @pytest.fixture
 def run(home: Path, server: FakeOpenAI) -> Runner:
-    return Runner(home, server)
+    return InProcessRunner(home, server)
 
 
 @pytest.fixture
 def run_offline(home: Path) -> Runner:
     """A runner with no server (for commands that never talk to the model)."""
+    return InProcessRunner(home, None)
+
+
+@pytest.fixture
+def run_process(home: Path, server: FakeOpenAI) -> Runner:
+    """A real `python -m chatpro` process against the server."""
+    return Runner(home, server)
+
+
+@pytest.fixture
+def run_process_offline(home: Path) -> Runner:
     return Runner(home, None)

@@ -33,6 +33,7 @@ class Behaviour:
     include_usage: bool = True
     finish: bool = True  # send finish_reason and [DONE]
     finish_reason: bool = True  # send the chunk with finish_reason (some servers never do)
+    stop_reason: str = "stop"  # the finish_reason sent ("length": the answer hit the limit)
     raw: bytes | None = None  # send these bytes as the body (e.g. invalid JSON)
     prompt_tokens: int | None = None
 
@@ -175,7 +176,7 @@ class FakeOpenAI:
                             {
                                 "index": 0,
                                 "message": {"role": "assistant", "content": b.text},
-                                "finish_reason": "stop",
+                                "finish_reason": b.stop_reason,
                                 "logprobs": None,
                             }
                         ],
@@ -232,7 +233,7 @@ class FakeOpenAI:
                     if not b.finish:
                         return
                     if b.finish_reason:
-                        event(chunk({}, "stop"))
+                        event(chunk({}, b.stop_reason))
                     if want_usage and b.include_usage:
                         event(
                             {

@@ -149,11 +149,15 @@ def test_without_an_encoding_counts_are_honest_estimates(run, server, home, tmp_
     empty = tmp_path / "no-encodings"
     empty.mkdir()
     env = {"CHATPRO_NOW": NOW, "TIKTOKEN_CACHE_DIR": str(empty)}
+    server.queue(Behaviour(include_usage=False))  # the server sends no usage: chatpro counts
     result = run("ask", "--json", input="word " * 5000, env=env)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["usage"]["estimated"] is True
     assert data["usage"]["units"] == 2
+    # the server's own figures are not estimates, even where chatpro could not count exactly
+    result = run("ask", "--json", input="word " * 5000, env=env)
+    assert json.loads(result.stdout)["usage"]["estimated"] is False
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n" + "Deliver the site by Friday. " * 100)
     dry = run("upload", "--dry-run", "--json", str(notes), env=env)

@@ -87,16 +87,20 @@ def test_new_starts_another_chat_without_the_old_context(run, server, home):
     assert [r["chat_id"] for r in log_records(home)] == [ids[0]] * 2 + [ids[1]] * 4
 
 
-def test_file_command_attaches_to_the_next_message_only(run, server, home, tmp_path):
+def test_a_file_attached_with_file_belongs_to_the_chat(run, server, home, tmp_path):
+    """/file attaches to the next message; from then on the file is part of the chat and every
+    later message carries its text again (SPEC "Files in a chat"), logged once."""
     notes = tmp_path / "notes.txt"
     notes.write_text("Kickoff moved to ZEBRA-42 Thursday.\n", encoding="utf-8")
-    result = run("chat", input=f"/file {notes}\nWhen is the kickoff?\nThanks\n")
+    result = run("chat", input=f"/file {notes}\nWhen is the kickoff?\nWho moved it?\n")
     assert result.returncode == 0, result.stderr
     assert "ZEBRA-42" in server.requests[0].last_user
     assert "When is the kickoff?" in server.requests[0].last_user
-    assert server.requests[1].last_user == "Thanks"
-    first_user = log_records(home)[0]
-    assert [a["name"] for a in first_user["attachments"]] == ["notes.txt"]
+    assert "ZEBRA-42" in server.requests[1].last_user
+    assert server.requests[1].last_user.endswith("Who moved it?")
+    users = [r for r in log_records(home) if r["role"] == "user"]
+    assert [a["name"] for a in users[0]["attachments"]] == ["notes.txt"]
+    assert users[1]["attachments"] == []
     assert "notes.txt" in result.stderr
 
 

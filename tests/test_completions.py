@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from chatpro.cli.completion import SHELLS, completion_source
-from tests.conftest import REPO
+from tests.conftest import REPO, Runner
+
+
+@pytest.fixture
+def run_offline(home: Path) -> Runner:
+    """Completion is Click's standalone mode driven by environment variables: a real process."""
+    return Runner(home, None)
 
 
 def complete(run_offline, words: str, shell: str = "bash") -> list[str]:

@@ -155,7 +155,7 @@ def test_text_too_long_for_the_context_is_cut_with_a_notice(run, server, home, t
     notes.write_text(" ".join(f"item{i}" for i in range(5000)))
     result = run("upload", str(notes))
     assert result.returncode == 0, result.stderr
-    assert "notes.txt" in result.stderr and "kept the first" in result.stderr
+    assert "notes.txt" in result.stderr and "sent about" in result.stderr
     sent = server.requests[-1].last_user
     assert "item0 " in sent and "item4999" not in sent
 

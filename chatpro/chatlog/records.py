@@ -78,6 +78,7 @@ def make_record(
     attachments: list[dict[str, Any]] | None = None,
     usage: dict[str, Any] | None = None,
     interrupted: bool = False,
+    client: str | None = None,
 ) -> dict[str, Any]:
     """A new message record in SPEC's key order; ``interrupted`` only appears when true."""
     record: dict[str, Any] = {
@@ -93,6 +94,8 @@ def make_record(
     }
     if interrupted:
         record["interrupted"] = True
+    if client is not None:
+        record["client"] = client
     return record
 
 

@@ -182,6 +182,29 @@ class ChatLog:
             atomic_write_bytes(self.path, b"")
             return count
 
+    # --- files that belong to chats -------------------------------------------------------------
+
+    @property
+    def files_dir(self) -> Path:
+        return self.path.with_name("files")
+
+    def store_file_text(self, sha256: str, text: str) -> None:
+        """Keep a file's extracted text beside the log (0600, once per sha256)."""
+        from chatpro.paths import ensure_dir
+
+        target = self.files_dir / f"{sha256}.txt"
+        if not target.exists():
+            ensure_dir(self.files_dir)
+            atomic_write_bytes(target, text.encode("utf-8", "replace"))
+
+    def file_text(self, sha256: str) -> str | None:
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            return None
+        try:
+            return (self.files_dir / f"{sha256}.txt").read_text("utf-8", "replace")
+        except OSError:
+            return None
+
     # --- reading ---------------------------------------------------------------------------------
 
     def chats(self, limit: int | None = None) -> list[ChatSummary]:

@@ -8,11 +8,11 @@ import click
 
 from chatpro.cli.common import (
     chat_options,
-    check_chat_flags,
     get_app,
     model_option,
+    open_conversation,
     read_stdin_payload,
-    run_request,
+    run_turn,
     template_option,
 )
 
@@ -85,11 +85,18 @@ def ask(
     PROMPT words are joined by spaces. Text piped on stdin is appended after a blank line (or is
     the prompt); a piped PDF, Word or PowerPoint document is attached as a file.
     """
+    from chatpro.conversation import Turn
     from chatpro.files import load_path
-    from chatpro.request import AskRequest
 
     app = get_app(ctx)
-    check_chat_flags(continue_latest, chat_id)
+    conversation = open_conversation(
+        app,
+        model=model,
+        system=system,
+        template=template,
+        continue_latest=continue_latest,
+        chat_id=chat_id,
+    )
     text = " ".join(prompt).strip()
     attachments = [load_path(path) for path in files]
     kind, payload = read_stdin_payload(app)
@@ -97,18 +104,13 @@ def ask(
         attachments.append(payload)
     elif kind == "text" and payload.strip():
         text = f"{text}\n\n{payload}" if text else payload
-    request = AskRequest(
+    turn = Turn(
         prompt=text,
-        model=model,
-        system=system,
-        template=template,
         attachments=attachments,
-        continue_latest=continue_latest,
-        chat_id=chat_id,
         stream=not no_stream,
         log=not no_log,
         allow_fallback=not no_fallback,
         max_tokens=max_tokens,
         temperature=temperature,
     )
-    run_request(app, request, as_json=as_json)
+    run_turn(app, conversation, turn, as_json=as_json)

@@ -10,10 +10,9 @@ import click
 
 from chatpro.cli.common import (
     chat_options,
-    check_chat_flags,
     get_app,
     model_option,
-    run_request,
+    open_conversation,
     template_option,
 )
 
@@ -57,22 +56,19 @@ def chat(
     Answers go to stdout; notices and command output go to stderr (so does the prompt when
     stdout is redirected).
     """
-    from chatpro.repl import ChatOptions, ChatSession, run_chat, stream_reader, terminal_reader
+    from chatpro.cli.chat_loop import ChatSession, run_chat, stream_reader, terminal_reader
 
     app = get_app(ctx)
-    check_chat_flags(continue_latest, chat_id)
-    session = ChatSession(
+    conversation = open_conversation(
         app,
-        ChatOptions(
-            model=model,
-            system=system,
-            template=template,
-            continue_latest=continue_latest,
-            chat_id=chat_id,
-        ),
-        send=lambda request: run_request(app, request, as_json=False),
-        interactive=app.stdin_is_tty,
+        model=model,
+        system=system,
+        template=template,
+        continue_latest=continue_latest,
+        chat_id=chat_id,
+        switch="/model",
     )
+    session = ChatSession(app, conversation, interactive=app.stdin_is_tty)
     session.start()
 
     def stop(signum: int, frame: Any) -> None:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from chatpro.cli.complete import complete_chat_ids, complete_models, complete_templates
-from chatpro.errors import ChatproError, InputError
+from chatpro.errors import InputError
 
 if TYPE_CHECKING:
     from chatpro.app import App
+    from chatpro.conversation import Answer, Conversation, Notice, Turn
     from chatpro.files import Attachment
-    from chatpro.request import AskRequest, AskResult
 
 
 def get_app(ctx: click.Context) -> App:
@@ -89,16 +89,37 @@ def read_stdin_payload(app: App) -> tuple[str, Any]:
     return "document", attachment
 
 
-def run_request(app: App, request: AskRequest, *, as_json: bool) -> AskResult:
-    """Prepare (no side effects), print notices, send with streaming to stdout, print warnings."""
-    from chatpro.request import Pipeline
+def open_conversation(
+    app: App,
+    *,
+    model: str | None,
+    system: str | None = None,
+    template: str | None = None,
+    continue_latest: bool = False,
+    chat_id: str | None = None,
+    switch: str = "-m",
+) -> Conversation:
+    """A Conversation for the command's options, continuing a chat when asked to."""
+    check_chat_flags(continue_latest, chat_id)
+    conversation = app.conversation(model=model, system=system, template=template, switch=switch)
+    show_notices(app, conversation.open(chat_id, latest=continue_latest))
+    return conversation
 
+
+def show_notices(app: App, notices: Sequence[Notice]) -> None:
+    for notice in notices:
+        (app.out.warning if notice.warning else app.out.notice)(notice.text)
+
+
+def run_turn(app: App, conversation: Conversation, turn: Turn, *, as_json: bool) -> Answer:
+    """Prepare (no side effects), print notices, send with streaming to stdout, print warnings.
+
+    An answer cut short is rendered like any other (its text, its JSON, its warnings), then its
+    error is raised for the exit code.
+    """
     out = app.out
-    pipeline = Pipeline(app)
-    prepared = pipeline.prepare(request)
-    for notice in prepared.notices:
-        (out.warning if notice.warning else out.notice)(notice.text)
-
+    prepared = conversation.prepare(turn)
+    show_notices(app, prepared.notices)
     wrote: list[str] = []
 
     def on_text(text: str) -> None:
@@ -106,24 +127,18 @@ def run_request(app: App, request: AskRequest, *, as_json: bool) -> AskResult:
             wrote.append(text)
             out.write(text)
 
-    def finish_line() -> None:
+    try:
+        answer = conversation.send(prepared, on_text)
+    finally:
         if wrote and not wrote[-1].endswith("\n"):
             out.write("\n")
-
-    try:
-        result = pipeline.send(prepared, request, on_text)
-    except ChatproError as exc:
-        finish_line()
-        partial: AskResult | None = getattr(exc, "result", None)
-        if partial is not None:
-            for warning in partial.warnings:
-                out.warning(warning)
-            if as_json:
-                out.json(partial.as_json())
-        raise
-    finish_line()
     if as_json:
-        out.json(result.as_json())
-    for warning in result.warnings:
+        out.json(answer.as_json())
+    incomplete = answer.incomplete_notice()
+    if incomplete:
+        out.notice(incomplete)
+    for warning in answer.warnings:
         out.warning(warning)
-    return result
+    if answer.stop is not None:
+        raise answer.stop
+    return answer

@@ -5,12 +5,16 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from chatpro import __version__
-from chatpro.errors import ChatproError, ExitCode
+from chatpro.errors import ChatproError, ExitCode, Interrupted
+
+if TYPE_CHECKING:
+    from chatpro.app import App
 
 # name -> (module, attribute, short help). Commands are imported only when used, so that
 # `chatpro --help` and table commands start fast.
@@ -31,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "completion": ("chatpro.cli.completion", "completion", "Print a shell completion script."),
 }
 
+GLOBAL_FLAGS = ("--debug", "-q", "--quiet")
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -97,56 +102,22 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     GPT-4o ("powerful") for files and longer work, GPT-3.5 ("fast") for quick tasks, each with
     a monthly allowance. Results go to stdout, everything else to stderr.
     """
-    from chatpro.app import App
-
-    state = ctx.ensure_object(dict)
-    debug = debug or state.get("debug", False)
-    ctx.obj = App.from_environment(quiet=quiet, debug=debug, **state.get("app_kwargs", {}))
+    app = ctx.find_root().obj
+    app.out.quiet = app.out.quiet or quiet
+    app.debug = app.debug or debug
 
 
-def _debug_requested(argv: list[str]) -> bool:
-    flag = os.environ.get("CHATPRO_DEBUG", "").strip().lower()
+def _debug_requested(argv: list[str], environ: Mapping[str, str]) -> bool:
+    flag = environ.get("CHATPRO_DEBUG", "").strip().lower()
     return "--debug" in argv or flag not in ("", "0", "false", "no")
 
 
-def _secrets() -> list[str]:
-    from chatpro.app import App
-
-    try:
-        return App.from_environment().known_secrets()
-    except Exception:  # noqa: BLE001 - scrubbing is best effort
-        key = os.environ.get("OPENAI_API_KEY", "").strip()
-        return [key] if key else []
-
-
-def _print_error(message: str, hint: str | None = None) -> None:
-    from chatpro.credentials import scrub
-
-    secrets = _secrets()
-    sys.stderr.write(scrub(f"chatpro: error: {message}", secrets) + "\n")
-    if hint:
-        sys.stderr.write(scrub(f"hint: {hint}", secrets) + "\n")
-    sys.stderr.flush()
-
-
-def _print_traceback() -> None:
-    import traceback
-
-    from chatpro.credentials import scrub
-
-    sys.stderr.write(scrub(traceback.format_exc(), _secrets()))
-    sys.stderr.flush()
-
-
-def run(argv: list[str] | None = None, **app_kwargs: Any) -> None:
-    """Run the CLI and exit with SPEC's code; every error path is mapped here."""
+def run(argv: list[str] | None = None) -> None:
+    """The console script: run the CLI and exit with SPEC's code."""
     import signal
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = _debug_requested(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    code = main(args, debug=debug, **app_kwargs)
-    sys.exit(code)
+    sys.exit(main(list(sys.argv[1:] if argv is None else argv)))
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -154,48 +125,88 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def main(args: list[str], *, debug: bool = False, **app_kwargs: Any) -> int:
+def main(args: list[str], **app_kwargs: Any) -> int:
+    """Run chatpro with ARGS and return its exit code; every error path is mapped here.
+
+    APP_KWARGS go to App.from_environment (environ, clock, stdin, stdout, stderr): tests run
+    whole commands in-process with their own streams, environment and clock.
+    """
+    from chatpro.app import App
+
     try:
-        code = cli.main(
-            args=args,
-            prog_name="chatpro",
-            standalone_mode=False,
-            obj={"debug": debug, "app_kwargs": app_kwargs},
-        )
-        # without standalone mode Click returns the code of a `click.exceptions.Exit`
-        return code if isinstance(code, int) else ExitCode.OK
+        app = App.from_environment(**app_kwargs)
+    except ChatproError as exc:  # the environment itself is unusable (a bad CHATPRO_NOW)
+        stderr = app_kwargs.get("stderr") or sys.stderr
+        stderr.write(f"chatpro: error: {exc.message}\n")
+        return exc.exit_code
+    app.debug = app.debug or _debug_requested(args, app.environ)
+    out = app.out
+    try:
+        return _run_cli(app, args)
+    except Interrupted as exc:
+        out.stderr.write("\n")
+        out.notice(exc.message)
+        return exc.exit_code
     except ChatproError as exc:
-        if debug:
-            _print_traceback()
-        _print_error(exc.message, exc.hint)
+        if app.debug:
+            _print_traceback(app)
+        out.error(exc.message, exc.hint)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.NoArgsIsHelpError as exc:
         # `chatpro` or `chatpro key` alone: the help, as `gh` does
-        sys.stdout.write(exc.format_message() + "\n")
+        out.line(exc.format_message())
         return ExitCode.OK
     except click.UsageError as exc:
-        hint = None
-        if exc.ctx is not None:
-            hint = f"see '{exc.ctx.command_path} --help'"
-        _print_error(exc.format_message(), hint)
+        out.error(exc.format_message(), _usage_hint(exc))
         return ExitCode.BAD_INPUT
     except click.ClickException as exc:
-        _print_error(exc.format_message())
+        out.error(exc.format_message())
         return exc.exit_code if exc.exit_code else ExitCode.BAD_INPUT
     except (KeyboardInterrupt, click.Abort):
-        sys.stderr.write("\n")
-        _print_error("interrupted")
+        out.stderr.write("\n")
+        out.notice("interrupted")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()
         return ExitCode.OK
     except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only with --debug
-        if debug:
-            _print_traceback()
-        _print_error(f"internal error: {type(exc).__name__}: {exc}", "run with --debug for details")
+        if app.debug:
+            _print_traceback(app)
+        out.error(f"internal error: {type(exc).__name__}: {exc}", "run with --debug for details")
         return ExitCode.INTERNAL
+
+
+def _run_cli(app: App, args: list[str]) -> int:
+    try:
+        code = cli.main(args=args, prog_name="chatpro", standalone_mode=False, obj=app)
+    except BaseException:
+        app.out.secrets[:] = app.known_secrets()  # whatever is printed next is scrubbed of the key
+        raise
+    # without standalone mode Click returns the code of a `click.exceptions.Exit`
+    return code if isinstance(code, int) else ExitCode.OK
+
+
+def _usage_hint(exc: click.UsageError) -> str | None:
+    if exc.ctx is None:
+        return None
+    option = _global_option_misplaced(exc)
+    if option:
+        return f"{option} is a global option: put it before the command (chatpro {option} {exc.ctx.info_name} ...)"
+    return f"see '{exc.ctx.command_path} --help'"
+
+
+def _global_option_misplaced(exc: click.UsageError) -> str | None:
+    if isinstance(exc, click.NoSuchOption) and exc.option_name in GLOBAL_FLAGS:
+        return exc.option_name
+    return None
+
+
+def _print_traceback(app: App) -> None:
+    import traceback
+
+    app.out.raw_err(traceback.format_exc())
 
 
 def _silence_stdout() -> None:

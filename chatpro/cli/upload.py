@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from chatpro.cli.common import (
     chat_options,
-    check_chat_flags,
     get_app,
     load_stdin,
     model_option,
+    open_conversation,
     read_stdin_bytes,
-    run_request,
+    run_turn,
+    show_notices,
     template_option,
 )
+from chatpro.conversation import require_file_model
+from chatpro.render import terminal_safe
 
 if TYPE_CHECKING:
     from chatpro.app import App
+    from chatpro.conversation import Conversation, FileRow, Turn
     from chatpro.files import Attachment
-    from chatpro.models import ModelInfo
 
 DEFAULT_PROMPT = (
     "Summarize these files for a freelancer: the key points, the deliverables, the deadlines "
@@ -31,25 +33,31 @@ DEFAULT_PROMPT = (
 PROGRESS_MIN_BYTES = 1024 * 1024
 
 
-def progress_for(app: App, name: str) -> Callable[[int, int], None] | None:
-    """A one-line progress bar on stderr for large files, on a terminal only."""
-    if not app.out.stderr_is_tty or app.out.quiet:
-        return None
-    stream = app.out.stderr
+class ProgressBar:
+    """A one-line progress bar on stderr for a large file, on a terminal only; `close` always
+    ends its line, also when extraction stopped early or failed."""
 
-    def report(done: int, total: int) -> None:
+    WIDTH = 24
+
+    def __init__(self, stream: IO[str], name: str) -> None:
+        self.stream = stream
+        self.name = terminal_safe(name)
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
         if total <= 0:
             return
-        width = 24
-        filled = int(width * min(done, total) / total)
-        stream.write(
-            f"\rextracting {name} [{'#' * filled}{'.' * (width - filled)}] {100 * done // total:3d}%"
-        )
-        if done >= total:
-            stream.write("\r\033[K")
-        stream.flush()
+        filled = int(self.WIDTH * min(done, total) / total)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(f"\rextracting {self.name} [{bar}] {100 * min(done, total) // total:3d}%")
+        self.stream.flush()
+        self.shown = True
 
-    return report
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
 
 
 def load_all(app: App, files: tuple[str, ...]) -> list[Attachment]:
@@ -63,32 +71,15 @@ def load_all(app: App, files: tuple[str, ...]) -> list[Attachment]:
             continue
         path = Path(name)
         big = path.is_file() and PROGRESS_MIN_BYTES <= path.stat().st_size <= MAX_FILE_BYTES
-        attachments.append(load_path(path, progress=progress_for(app, path.name) if big else None))
+        bar = None
+        if big and app.out.stderr_is_tty and not app.out.quiet:
+            bar = ProgressBar(app.out.stderr, path.name)
+        try:
+            attachments.append(load_path(path, progress=bar))
+        finally:
+            if bar is not None:
+                bar.close()
     return attachments
-
-
-def dry_run_rows(info: ModelInfo, attachments: list[Attachment]) -> dict[str, Any]:
-    from chatpro.tokens import get_tokenizer
-    from chatpro.usage import cost_units
-
-    tok = get_tokenizer(info.encoding)
-    rows = []
-    for att in attachments:
-        tokens = tok.count(att.text)
-        rows.append(
-            {
-                "name": att.name,
-                "type": att.label,
-                "mime": att.mime,
-                "bytes": att.size,
-                "pages": att.pages,
-                "slides": att.slides,
-                "tokens": tokens,
-                "cost": cost_units(tokens, [att.size]),
-                "truncated": att.truncated,
-            }
-        )
-    return {"model": info.name, "estimated": tok.estimated, "files": rows}
 
 
 @click.command(
@@ -151,67 +142,105 @@ def upload(
     a refused file is exit 2 and nothing is sent or charged. Files need a model that takes
     files (gpt-4o).
     """
+    from chatpro.conversation import Turn
     from chatpro.errors import InputError
-    from chatpro.request import AskRequest
 
     app = get_app(ctx)
-    check_chat_flags(continue_latest, chat_id)
     if dry_run and extract:
         raise InputError("use either --dry-run or --extract, not both")
     if files.count("-") > 1:
         raise InputError("stdin ('-') can be given only once")
+    conversation = None
+    if not extract:
+        conversation = open_conversation(
+            app,
+            model=model,
+            template=template,
+            continue_latest=continue_latest,
+            chat_id=chat_id,
+        )
+        require_file_model(app.catalog, conversation.model_info)
     attachments = load_all(app, files)
-    if extract:
+    if conversation is None:
         for att in attachments:
+            for line in att.notices:
+                app.out.notice(f"{att.name}: {line}")
             if len(attachments) > 1:
                 app.out.line(f"--- {att.name} ---")
             app.out.write(att.text if att.text.endswith("\n") or not att.text else att.text + "\n")
         return
-    if dry_run:
-        _print_dry_run(app, model, attachments, as_json)
-        return
-    request = AskRequest(
+    turn = Turn(
         prompt=prompt if prompt is not None else ("" if template else DEFAULT_PROMPT),
-        model=model,
-        template=template,
         attachments=attachments,
-        continue_latest=continue_latest,
-        chat_id=chat_id,
         stream=not no_stream,
         allow_fallback=False,
     )
-    run_request(app, request, as_json=as_json)
-
-
-def _print_dry_run(
-    app: App, model: str | None, attachments: list[Attachment], as_json: bool
-) -> None:
-    from chatpro.request import require_file_model
-
-    info = app.catalog.resolve(model) if model else app.catalog.default
-    require_file_model(app.catalog, info)
-    report = dry_run_rows(info, attachments)
-    if as_json:
-        app.out.json(report)
+    if dry_run:
+        _print_dry_run(app, conversation, turn, as_json)
         return
-    approx = "~" if report["estimated"] else ""
-    app.out.table(
-        ["file", "type", "mime", "size", "pages/slides", "tokens", "cost"],
+    run_turn(app, conversation, turn, as_json=as_json)
+
+
+def _print_dry_run(app: App, conversation: Conversation, turn: Turn, as_json: bool) -> None:
+    """What the real upload would send and be charged: the same prepare, nothing sent."""
+    from chatpro.usage import cost_units
+
+    prepared = conversation.prepare(turn, check_allowance=False)
+    show_notices(app, prepared.notices)
+    single = len(prepared.files) == 1
+
+    def cost(row: FileRow) -> int:
+        return prepared.units if single else cost_units(row.tokens, [row.size])
+
+    if as_json:
+        app.out.json(
+            {
+                "model": prepared.model.name,
+                "estimated": prepared.estimated,
+                "files": [
+                    {
+                        "name": row.name,
+                        "type": row.label,
+                        "mime": row.mime,
+                        "bytes": row.size,
+                        "pages": row.pages,
+                        "slides": row.slides,
+                        "tokens": row.tokens,
+                        "cost": cost(row),
+                        "cut": row.cut,
+                        "earlier": row.earlier,
+                    }
+                    for row in prepared.files
+                ],
+                "tokens": prepared.tokens_sent,
+                "cost": prepared.units,
+                "cut": prepared.cut,
+            }
+        )
+        return
+    approx = "~" if prepared.estimated else ""
+    table: list[list[object]] = [
         [
-            [
-                r["name"],
-                r["type"],
-                r["mime"],
-                _size(r["bytes"]),
-                r["pages"]
-                if r["pages"] is not None
-                else (r["slides"] if r["slides"] is not None else ""),
-                f"{approx}{r['tokens']:,}",
-                f"{r['cost']} message{'s' if r['cost'] != 1 else ''}",
-            ]
-            for r in report["files"]
-        ],
-    )
+            row.name,
+            row.label,
+            row.mime,
+            _size(row.size),
+            row.pages if row.pages is not None else (row.slides if row.slides is not None else ""),
+            f"{approx}{row.tokens:,}",
+            _messages(cost(row)),
+            "yes" if row.cut else "no",
+        ]
+        for row in prepared.files
+    ]
+    if not single:
+        total = f"{approx}{prepared.tokens_sent:,}"
+        cut = "yes" if prepared.cut else "no"
+        table.append(["total", "", "", "", "", total, _messages(prepared.units), cut])
+    app.out.table(["file", "type", "mime", "size", "pages/slides", "tokens", "cost", "cut"], table)
+
+
+def _messages(n: int) -> str:
+    return f"{n} message{'s' if n != 1 else ''}"
 
 
 def _size(n: int) -> str:

@@ -1,7 +1,7 @@
-"""The chat loop behind `chatpro chat`: slash commands, one chat id, and what a turn's error does.
+"""The chat loop behind `chatpro chat`: a front end on one Conversation, with slash commands.
 
-Click-free: the command hands in the App, a ``send`` callable (prepare, stream, charge, log) and a
-``read_line`` callable, so the loop is the same on a terminal and over a pipe.
+The command hands in the App, the Conversation and a ``read_line`` callable, so the loop is the
+same on a terminal and over a pipe.
 
 Decisions (documented in `chatpro chat --help` too):
 
@@ -10,12 +10,10 @@ Decisions (documented in `chatpro chat --help` too):
   pipes keep just the answers. The prompt goes through readline to the terminal when stdout is
   one; when stdout is redirected the prompt is written to stderr instead (no line editing then).
 * Every message of a session is logged under one chat id: the first message creates the chat (or
-  continues the one `-c`/`--chat` named), later ones continue it; `/new` starts another.
-* `-s` and the template's system text start each new chat (they are logged with it, so later
-  messages carry them as context); `-t` renders the first message of each chat through the
-  template's prompt. When continuing an earlier chat they are sent with every message instead.
+  continues the one `-c`/`--chat` named), later ones continue it; `/new` starts another. The
+  Conversation decides what each message carries (system text, template, files of the chat).
 * On a terminal, a turn's error of exit 2, 3 or 5 prints one line and the chat goes on; Ctrl-C
-  stops an answer (the Pipeline keeps the partial answer, marked interrupted); auth/config (4) and
+  stops an answer (the partial answer is charged and logged, marked interrupted); auth/config (4) and
   internal errors end the chat with their code. Without a terminal any error ends the run with
   its exit code, so scripts see failures.
 * A line ending in a backslash continues on the next line, in both modes.
@@ -27,7 +25,6 @@ import os
 import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -37,9 +34,8 @@ from chatpro.render import one_line
 
 if TYPE_CHECKING:
     from chatpro.app import App
+    from chatpro.conversation import Conversation
     from chatpro.files import Attachment
-    from chatpro.request import AskRequest, AskResult
-    from chatpro.templates import Template
 
 PROMPT = "you> "
 CONTINUATION_PROMPT = "...> "
@@ -48,7 +44,6 @@ HISTORY_LIST_LIMIT = 10  # chats shown by /history
 # errors a turn may hit on a terminal without ending the chat
 RECOVERABLE = frozenset({ExitCode.BAD_INPUT, ExitCode.ALLOWANCE, ExitCode.SERVICE})
 
-Send = Callable[["AskRequest"], "AskResult"]
 ReadLine = Callable[[str], str]  # returns a line without its newline; EOFError at the end
 
 COMMANDS: dict[str, str] = {
@@ -63,60 +58,26 @@ COMMANDS: dict[str, str] = {
 COMMAND_NAMES = ("/help", "/model", "/file", "/usage", "/new", "/history", "/exit", "/quit")
 
 
-@dataclass(frozen=True)
-class ChatOptions:
-    """What `chatpro chat` was started with."""
-
-    model: str | None = None
-    system: str | None = None
-    template: str | None = None
-    continue_latest: bool = False
-    chat_id: str | None = None
-
-
 class ChatSession:
-    """One chat session: the current model and chat id, files waiting for the next message."""
+    """One chat session: the Conversation, and files waiting for the next message."""
 
-    def __init__(self, app: App, options: ChatOptions, send: Send, *, interactive: bool) -> None:
+    def __init__(self, app: App, conversation: Conversation, *, interactive: bool) -> None:
         self.app = app
-        self.options = options
-        self.send = send
+        self.conversation = conversation
         self.interactive = interactive
-        self.model: str | None = None  # None: the configured default
-        self.chat_id: str | None = None  # None until the first message creates the chat
         self.pending: list[Attachment] = []
-        self.template: Template | None = None
         self.stop_requested = False  # set by a SIGTERM/SIGHUP handler: end instead of going on
-        self._created_here = False  # the chat was created in this session (its system is logged)
-        self._fresh = True  # the next message is the first of its chat in this session
-
-    # --- start --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Check the options (exit 2 before the first prompt) and find the chat to continue."""
-        app = self.app
-        if self.options.model:
-            self.model = app.catalog.resolve(self.options.model).name
-        else:
-            app.catalog.default  # noqa: B018 - an unknown default model is exit 2 now, not later
-        if self.options.template:
-            from chatpro.templates import get_template
-
-            self.template = get_template(app.paths.templates_dir, self.options.template)
-        if self.options.chat_id:
-            self.chat_id = app.chatlog().resolve(self.options.chat_id)
-        elif self.options.continue_latest:
-            self.chat_id = app.chatlog().latest_chat_id()
-            if self.chat_id is None:
-                app.out.notice("no earlier chat to continue; starting a new one")
         if self.interactive:
-            where = f"continuing chat {self.chat_id}" if self.chat_id else "new chat"
-            app.out.notice(
+            chat_id = self.conversation.chat_id
+            where = f"continuing chat {chat_id}" if chat_id else "new chat"
+            self.app.out.notice(
                 f"{where} with {self.model_name()}; /help for commands, /exit or Ctrl-D to leave"
             )
 
     def model_name(self) -> str:
-        return self.model or self.app.catalog.default.name
+        return self.conversation.model_info.name
 
     # --- one line of input --------------------------------------------------------------------
 
@@ -139,10 +100,9 @@ class ChatSession:
 
     def _interrupted(self, exc: BaseException) -> None:
         """Ctrl-C during a turn: back to the prompt on a terminal; otherwise the run ends (130)."""
-        result = getattr(exc, "result", None)  # already recorded by _ask
         if self.stop_requested or not self.interactive:
             raise exc
-        if result is not None:
+        if isinstance(exc, Interrupted) and exc.partial_kept:
             self.app.out.notice("answer stopped; the partial answer is kept in the chat")
         else:
             self.app.out.notice("stopped; nothing was charged or logged")
@@ -150,43 +110,16 @@ class ChatSession:
     # --- messages -----------------------------------------------------------------------------
 
     def _ask(self, text: str) -> None:
-        from chatpro.request import AskRequest
+        from chatpro.cli.common import run_turn
+        from chatpro.conversation import Turn
 
-        prompt = text
-        system_parts: list[str] = []
-        if self.template is not None:
-            if self._fresh:
-                prompt = self.template.render(text)
-            if self.template.system:
-                system_parts.append(self.template.system)
-        if self.options.system:
-            system_parts.append(self.options.system)
-        # a chat created here has its system text logged and sent back as context
-        carries_system = self.chat_id is not None and self._created_here
-        request = AskRequest(
-            prompt=prompt,
-            model=self.model,
-            system=None if carries_system else ("\n\n".join(system_parts) or None),
-            attachments=list(self.pending),
-            chat_id=self.chat_id,
-        )
+        turn = Turn(prompt=text, attachments=list(self.pending))
         try:
-            result = self.send(request)
-        except ChatproError as exc:
-            partial = getattr(exc, "result", None)
-            if partial is not None:  # a cut stream: the partial answer is logged in the chat
-                self._sent(partial)
-            raise
-        self._sent(result)
+            run_turn(self.app, self.conversation, turn, as_json=False)
+        finally:
+            if self.conversation.chat_id is not None and self.conversation.files_sent(self.pending):
+                self.pending = []
         self.app.out.line()
-
-    def _sent(self, result: AskResult) -> None:
-        """A request went out and was logged: every later message continues its chat."""
-        if self.chat_id is None:
-            self._created_here = True
-        self.chat_id = result.chat_id
-        self._fresh = False
-        self.pending = []
 
     # --- slash commands -----------------------------------------------------------------------
 
@@ -230,14 +163,12 @@ class ChatSession:
         )
 
     def _model(self, arg: str) -> None:
-        catalog = self.app.catalog
         if not arg:
-            info = catalog.lookup(self.model_name())
+            info = self.conversation.model_info
             files = "takes files" if info.takes_files else "no files"
             self._say(f"model: {info.name} ({info.description or 'no description'}; {files})")
             return
-        info = catalog.resolve(arg)
-        self.model = info.name
+        info = self.conversation.set_model(arg)
         self.app.out.notice(f"now chatting with {info.name}")
 
     def _file(self, arg: str) -> None:
@@ -258,7 +189,7 @@ class ChatSession:
 
         attachment = load_path(Path(parts[0]).expanduser())
         self.pending.append(attachment)
-        info = self.app.catalog.lookup(self.model_name())
+        info = self.conversation.model_info
         self.app.out.notice(
             f"attached {attachment.name} ({attachment.label}, {attachment.size:,} bytes) "
             "to your next message"
@@ -287,9 +218,8 @@ class ChatSession:
         self._say("\n".join(rows))
 
     def _new(self, arg: str) -> None:
-        self.chat_id = None
-        self._created_here = False
-        self._fresh = True
+        self.conversation.new()
+        self.pending = []
         self.app.out.notice("started a new chat")
 
     def _history(self, arg: str) -> None:
@@ -299,7 +229,7 @@ class ChatSession:
             return
         rows = []
         for c in chats:
-            mark = "*" if c.chat_id == self.chat_id else " "
+            mark = "*" if c.chat_id == self.conversation.chat_id else " "
             when = c.last_ts.astimezone().strftime("%Y-%m-%d %H:%M")
             count = f"{c.messages} msg{'s' if c.messages != 1 else ''}"
             rows.append(f"{mark} {c.chat_id}  {when}  {c.model}  {count}  {one_line(c.title, 50)}")

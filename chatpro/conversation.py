@@ -236,6 +236,7 @@ class Conversation:
         if self.model is None:
             catalog.default  # noqa: B018 - an unknown default model is exit 2 now, not after a prompt
         self.client: str | None = None
+        self._said_estimated = False
         self._reset()
 
     def _reset(self) -> None:
@@ -434,6 +435,14 @@ class Conversation:
             units = cost_units(fitted.tokens, file_bytes)
             if plan.notice:
                 notices.append(Notice(plan.notice))
+        if fitted.estimated and (units > 1 or fitted.cut) and not self._said_estimated:
+            self._said_estimated = True
+            notices.append(
+                Notice(
+                    f"token counts are estimates: tiktoken's {model.encoding or 'encoding'} "
+                    "could not be loaded (see 'Offline token counts' in the guide)"
+                )
+            )
         for cut in fitted.cuts:
             notices.append(Notice(cut.notice(model.name)))
         if fitted.dropped_messages:

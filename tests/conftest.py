@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,12 @@ REPO = Path(__file__).resolve().parent.parent
 SENTINEL_KEY = "sk-test-SENTINEL0123456789abcdefSECRET"
 _CACHE = REPO.parent / "shared" / "tiktoken-cache"
 TIKTOKEN_CACHE = str(_CACHE) if _CACHE.is_dir() else os.environ.get("TIKTOKEN_CACHE_DIR", "")
+
+
+def default_sigint() -> None:
+    """preexec_fn for children that must get Ctrl-C: a parent started as a background job
+    ignores SIGINT, and an ignored signal stays ignored across exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +43,15 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     if TIKTOKEN_CACHE:
         monkeypatch.setenv("TIKTOKEN_CACHE_DIR", TIKTOKEN_CACHE)
     return home
+
+
+@pytest.fixture
+def exact_tokens(_isolated_home: Path) -> None:
+    """For tests that need tiktoken's exact counts: skip with a reason where no encoding loads."""
+    from chatpro.tokens import encoding_available
+
+    if not all(encoding_available(name) for name in ("o200k_base", "cl100k_base")):
+        pytest.skip("no tiktoken encoding can be loaded here (set TIKTOKEN_CACHE_DIR)")
 
 
 @pytest.fixture

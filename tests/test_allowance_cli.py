@@ -144,8 +144,10 @@ def test_renewal_resets_the_count(run, server, home):
     assert run("usage", "--check", env={"CHATPRO_NOW": "2027-02-28T00:00:00+00:00"}).returncode == 0
 
 
-def test_without_an_encoding_counts_are_honest_estimates(run, server, home, tmp_path):
-    """No tiktoken encoding can be loaded (offline, empty cache): it still works and says so."""
+def test_without_an_encoding_counts_are_honest_estimates(run_process, server, home, tmp_path):
+    """No tiktoken encoding can be loaded (offline, empty cache): it still works and says so.
+    Real processes: in this one, tiktoken may hold an encoding in memory already."""
+    run = run_process
     empty = tmp_path / "no-encodings"
     empty.mkdir()
     env = {"CHATPRO_NOW": NOW, "TIKTOKEN_CACHE_DIR": str(empty)}
@@ -165,6 +167,11 @@ def test_without_an_encoding_counts_are_honest_estimates(run, server, home, tmp_
     report = json.loads(dry.stdout)
     assert report["estimated"] is True
     assert report["files"][0]["tokens"] > 0
+
+
+def test_with_an_encoding_counts_are_exact(run, server, tmp_path, exact_tokens):
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n" + "Deliver the site by Friday. " * 100)
     exact = json.loads(
         run("upload", "--dry-run", "--json", str(notes), env={"CHATPRO_NOW": NOW}).stdout
     )

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SENTINEL_KEY
+from tests.conftest import SENTINEL_KEY, default_sigint
 from tests.fakeserver import Behaviour
 
 
@@ -239,6 +239,7 @@ def interrupt_mid_answer(run, server, sig: int) -> tuple[int, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=run.environment(),
+        preexec_fn=default_sigint,
     )
     assert proc.stdout is not None
     proc.stdout.read(4)  # the answer has begun

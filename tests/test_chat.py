@@ -234,8 +234,10 @@ def test_the_chat_starts_without_heavy_imports(run):
 # --- on a terminal: a real pseudo-terminal -------------------------------------------------
 
 # Make the terminal the child's controlling terminal so ^C reaches it as SIGINT, then run chatpro.
+# SIGINT is reset first: under a parent that ignores it (a background job) so would chatpro.
 SPAWN = (
-    "import fcntl, os, sys, termios\n"
+    "import fcntl, os, signal, sys, termios\n"
+    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
     "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
     "os.execv(sys.executable, [sys.executable, '-m', 'chatpro', *sys.argv[1:]])\n"
 )

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakeserver import Behaviour
+from tests.files_support import pdf_bytes
 
 TIMEOUT = 30.0  # seconds a pattern may take to appear (generous: loaded CI machines)
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]")
@@ -335,19 +336,19 @@ def terminal(run, home):
 def test_terminal_streams_answers_and_runs_commands(terminal, server, home):
     server.queue(Behaviour(text="A streamed answer in pieces.", chunk_size=4))
     term = terminal()
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("/model fast\r")
     term.read_until("now chatting with gpt-3.5-turbo")
-    term.read_until("you> ")
+    term.read_until("gpt-3.5-turbo> ")
     term.send("Hello there\r")
     term.read_until("A streamed answer in pieces.")
-    term.read_until("you> ")
+    term.read_until("gpt-3.5-turbo> ")
     term.send("/help\r")
     term.read_until("/history")
-    term.read_until("you> ")
+    term.read_until("gpt-3.5-turbo> ")
     term.send("/usage\r")
     term.read_until("gpt-3.5-turbo: 1 of 1000 messages used")
-    term.read_until("you> ")
+    term.read_until("gpt-3.5-turbo> ")
     term.send(b"\x04")  # Ctrl-D
     assert term.wait() == 0
     assert [r.body["model"] for r in server.requests] == ["gpt-3.5-turbo"]
@@ -364,15 +365,15 @@ def test_ctrl_c_mid_answer_keeps_the_partial_and_the_chat_goes_on(terminal, serv
         Behaviour(text="Carrying on."),
     )
     term = terminal()
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("Tell me a long story\r")
     term.read_until("word3 ")
     term.send(b"\x03")  # Ctrl-C
     term.read_until("partial answer is kept")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("Go on\r")
     term.read_until("Carrying on.")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("/exit\r")
     assert term.wait() == 0
 
@@ -390,14 +391,14 @@ def test_ctrl_c_mid_answer_keeps_the_partial_and_the_chat_goes_on(terminal, serv
 
 def test_ctrl_c_at_the_prompt_clears_the_line(terminal, server):
     term = terminal()
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("never sent")
     term.read_until("never sent")
     term.send(b"\x03")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("Sent instead\r")
     term.read_until("Here is a draft reply")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send(b"\x04")
     assert term.wait() == 0
     assert [r.last_user for r in server.requests] == ["Sent instead"]
@@ -405,12 +406,12 @@ def test_ctrl_c_at_the_prompt_clears_the_line(terminal, server):
 
 def test_backslash_continues_on_the_next_line(terminal, server):
     term = terminal()
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("Dear client,\\\r")
     term.read_until("...> ")
     term.send("the invoice is attached.\r")
     term.read_until("Here is a draft reply")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("/quit\r")
     assert term.wait() == 0
     assert [r.last_user for r in server.requests] == ["Dear client,\nthe invoice is attached."]
@@ -419,19 +420,19 @@ def test_backslash_continues_on_the_next_line(terminal, server):
 def test_turn_errors_keep_the_chat_alive_on_a_terminal(terminal, server, tmp_path):
     server.queue(Behaviour(status=404, error_body={"error": {"message": "no such model"}}))
     term = terminal()
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("First try\r")
     term.read_until("chatpro: error:")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send(f"/file {tmp_path / 'missing.pdf'}\r")
     term.read_until("chatpro: error: missing.pdf")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("/model nosuch\r")
     term.read_until("chatpro: error: unknown model")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("Second try\r")
     term.read_until("Here is a draft reply")
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send(b"\x04")
     assert term.wait() == 0
 
@@ -439,7 +440,7 @@ def test_turn_errors_keep_the_chat_alive_on_a_terminal(terminal, server, tmp_pat
 def test_a_refused_key_ends_the_chat_with_exit_4(terminal, server):
     server.fail(401, "bad key")
     term = terminal()
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("hello\r")
     term.read_until("chatpro: error: the server refused the API key")
     assert term.wait() == 4
@@ -452,9 +453,9 @@ def test_redirected_stdout_gets_only_answers_and_the_prompt_goes_to_stderr(
     out_path = tmp_path / "out.txt"
     with open(out_path, "wb") as out:
         term = terminal(stdout=out)
-        term.read_until("you> ")
+        term.read_until("gpt-4o> ")
         term.send("Question\r")
-        term.read_until("you> ")
+        term.read_until("gpt-4o> ")
         term.send(b"\x04")
         assert term.wait() == 0
     assert out_path.read_text("utf-8") == "Only this.\n\n"
@@ -463,10 +464,107 @@ def test_redirected_stdout_gets_only_answers_and_the_prompt_goes_to_stderr(
 def test_sigterm_ends_the_chat_instead_of_going_on(terminal, server, home):
     server.queue(Behaviour(text="".join(f"w{n} " for n in range(300)), chunk_delay=0.05))
     term = terminal()
-    term.read_until("you> ")
+    term.read_until("gpt-4o> ")
     term.send("Long one\r")
     term.read_until("w2 ")
     term.proc.send_signal(signal.SIGTERM)
     assert term.wait() == 130
     records = log_records(home)
     assert records[-1]["role"] == "assistant" and records[-1].get("interrupted") is True
+
+
+# --- feedback and commands added for new users ---------------------------------------------
+
+
+def test_retry_resends_the_last_message_and_save_writes_the_last_answer(run, server, tmp_path):
+    server.queue(Behaviour(text="First draft."), Behaviour(text="Second draft."))
+    target = tmp_path / "answer.md"
+    result = run("chat", input=f"Draft a reply\n/retry\n/save {target}\n")
+    assert result.returncode == 0, result.stderr
+    assert [r.last_user for r in server.requests] == ["Draft a reply", "Draft a reply"]
+    assert target.read_text() == "Second draft.\n"
+    assert "saved the last answer" in result.stderr
+
+
+def test_retry_and_save_with_nothing_yet_are_exit_2(run, server, tmp_path):
+    assert run("chat", input="/retry\n").returncode == 2
+    assert run("chat", input=f"/save {tmp_path / 'x.md'}\n").returncode == 2
+    assert server.requests == []
+    assert not (tmp_path / "x.md").exists()
+
+
+def test_hints_inside_chat_name_chat_commands(run, server, tmp_path):
+    notes = tmp_path / "notes.pdf"
+    notes.write_bytes(pdf_bytes(["Kickoff on Monday."]))
+    result = run("chat", "-m", "fast", input=f"/file {notes}\nsummarize\n")
+    assert result.returncode == 2
+    assert "/model gpt-4o" in result.stderr
+    assert "-m gpt-4o" not in result.stderr
+
+
+def test_the_banner_and_prompt_show_the_model_and_what_is_left(terminal, server, home):
+    cfg = home / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('[models."gpt-4o"]\nmonthly_messages = 10\n')
+    term = terminal()
+    term.read_until("new chat with gpt-4o (10 of 10 messages left this cycle)")
+    term.read_until("gpt-4o> ")
+    term.send(b"\x04")
+    assert term.wait() == 0
+
+
+def test_the_banner_says_when_replies_will_fall_back(terminal, server, home, run):
+    cfg = home / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('[models."gpt-4o"]\nmonthly_messages = 1\n')
+    assert run("ask", "spend it").returncode == 0
+    term = terminal()
+    term.read_until("allowance used up until")
+    term.read_until("gpt-3.5-turbo answers instead")
+    term.read_until("gpt-4o> ")
+    term.send(b"\x04")
+    assert term.wait() == 0
+
+
+def test_a_spinner_shows_until_the_first_token(terminal, server):
+    server.queue(Behaviour(text="Finally here.", delay=1.0))
+    term = terminal()
+    term.read_until("gpt-4o> ")
+    term.send("Slow question\r")
+    term.read_until("is thinking")
+    term.read_until("Finally here.")
+    term.read_until("gpt-4o> ")
+    term.send(b"\x04")
+    assert term.wait() == 0
+
+
+def test_a_failed_message_can_be_sent_again_with_retry(terminal, server, tmp_path):
+    server.queue(Behaviour(status=503), Behaviour(status=503), Behaviour(status=503))
+    term = terminal()
+    term.read_until("gpt-4o> ")
+    term.send("Please keep this text\r")
+    term.read_until("chatpro: error:")
+    term.read_until("/retry sends it again")
+    term.read_until("gpt-4o> ")
+    term.send("/retry\r")
+    term.read_until("Here is a draft reply")
+    term.read_until("gpt-4o> ")
+    term.send(b"\x04")
+    assert term.wait() == 0
+    assert server.requests[-1].last_user == "Please keep this text"
+
+
+def test_tab_completes_commands_and_paths_after_file(terminal, server, home):
+    folder = home.parent / "briefs"
+    folder.mkdir()
+    (folder / "kickoff-notes.txt").write_text("Kickoff on Monday.\n")
+    term = terminal()
+    term.read_until("gpt-4o> ")
+    term.send("/fi\t")
+    term.read_until("/file ")
+    term.send("briefs/kick\t")
+    term.read_until("kickoff-notes.txt")
+    term.send("\r")
+    term.read_until("attached kickoff-notes.txt")
+    term.send(b"\x04")
+    assert term.wait() == 0

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from chatpro.conversation import Conversation
     from chatpro.files import Attachment
 
-PROMPT = "you> "
 CONTINUATION_PROMPT = "...> "
 INPUT_HISTORY_LENGTH = 1000  # lines kept in the input history file
 HISTORY_LIST_LIMIT = 10  # chats shown by /history
@@ -46,16 +45,35 @@ RECOVERABLE = frozenset({ExitCode.BAD_INPUT, ExitCode.ALLOWANCE, ExitCode.SERVIC
 
 ReadLine = Callable[[str], str]  # returns a line without its newline; EOFError at the end
 
+
+class _Reported(Exception):
+    """A turn's recoverable error that the session has already shown."""
+
+
 COMMANDS: dict[str, str] = {
     "/help": "show this help",
     "/model [NAME]": "show the model, or switch to NAME (a name or alias: powerful, fast)",
     "/file PATH": "attach a file to your next message (same types and limits as upload)",
+    "/retry": "send your last message again",
+    "/save FILE": "write the last answer to FILE",
     "/usage": "show this cycle's allowance per model",
     "/new": "start a new chat",
     "/history": f"list the {HISTORY_LIST_LIMIT} most recent chats",
     "/exit": "leave the chat (also /quit, Ctrl-D)",
 }
-COMMAND_NAMES = ("/help", "/model", "/file", "/usage", "/new", "/history", "/exit", "/quit")
+COMMAND_NAMES = (
+    "/help",
+    "/model",
+    "/file",
+    "/retry",
+    "/save",
+    "/usage",
+    "/new",
+    "/history",
+    "/exit",
+    "/quit",
+)
+PATH_COMMANDS = ("/file", "/save")  # their argument completes as a path
 
 
 class ChatSession:
@@ -67,17 +85,37 @@ class ChatSession:
         self.interactive = interactive
         self.pending: list[Attachment] = []
         self.stop_requested = False  # set by a SIGTERM/SIGHUP handler: end instead of going on
+        self.last_message: str | None = None  # for /retry
+        self.last_answer: str | None = None  # for /save
 
     def start(self) -> None:
         if self.interactive:
             chat_id = self.conversation.chat_id
             where = f"continuing chat {chat_id}" if chat_id else "new chat"
             self.app.out.notice(
-                f"{where} with {self.model_name()}; /help for commands, /exit or Ctrl-D to leave"
+                f"{where} with {self.model_name()} ({self._allowance_left()}); "
+                "/help for commands, /exit or Ctrl-D to leave"
             )
+
+    def _allowance_left(self) -> str:
+        """What is left of the chat model's allowance, and who answers when it is used up."""
+        info = self.conversation.model_info
+        ledger = self.conversation.ledger
+        usage = ledger.status([info]).models[0]
+        if not usage.allowance or usage.remaining is None:
+            return "unlimited allowance"
+        if usage.remaining > 0:
+            return f"{usage.remaining} of {usage.allowance} messages left this cycle"
+        renews = ledger.renewal_date().isoformat()
+        if info.fallback:
+            return f"allowance used up until {renews}: {info.fallback} answers instead"
+        return f"allowance used up until {renews}"
 
     def model_name(self) -> str:
         return self.conversation.model_info.name
+
+    def prompt(self) -> str:
+        return f"{self.model_name()}> "
 
     # --- one line of input --------------------------------------------------------------------
 
@@ -92,6 +130,8 @@ class ChatSession:
             self._ask(text[1:] if text.startswith("//") else text)
         except (KeyboardInterrupt, Interrupted) as exc:
             self._interrupted(exc)
+        except _Reported:
+            pass
         except ChatproError as exc:
             if not self.interactive or exc.exit_code not in RECOVERABLE:
                 raise
@@ -114,11 +154,25 @@ class ChatSession:
         from chatpro.conversation import Turn
 
         turn = Turn(prompt=text, attachments=list(self.pending))
+        self.last_message = text
+        before = len(self.conversation.context)
         try:
-            run_turn(self.app, self.conversation, turn, as_json=False)
-        finally:
-            if self.conversation.chat_id is not None and self.conversation.files_sent(self.pending):
+            answer = run_turn(self.app, self.conversation, turn, as_json=False)
+        except ChatproError as exc:
+            if len(self.conversation.context) > before:  # a partial answer went into the chat
                 self.pending = []
+                self.last_answer = self.conversation.context[-1]["content"]
+            elif (
+                self.interactive
+                and exc.exit_code in RECOVERABLE
+                and not isinstance(exc, Interrupted)
+            ):
+                self.app.out.error(exc.message, exc.hint)
+                self.app.out.notice("your message was not sent: /retry sends it again")
+                raise _Reported() from None
+            raise
+        self.pending = []
+        self.last_answer = answer.text
         self.app.out.line()
 
     # --- slash commands -----------------------------------------------------------------------
@@ -133,6 +187,8 @@ class ChatSession:
             "/help": self._help,
             "/model": self._model,
             "/file": self._file,
+            "/retry": self._retry,
+            "/save": self._save,
             "/usage": self._usage,
             "/new": self._new,
             "/history": self._history,
@@ -179,15 +235,9 @@ class ChatSession:
                 )
                 return
             raise InputError("usage: /file PATH")
-        try:
-            parts = shlex.split(arg) if arg[0] in "'\"" else [arg]
-        except ValueError as exc:
-            raise InputError(f"cannot read the path: {exc}") from None
-        if len(parts) != 1:
-            raise InputError("give one path to /file (quote a path with spaces)")
         from chatpro.files import load_path
 
-        attachment = load_path(Path(parts[0]).expanduser())
+        attachment = load_path(Path(_one_path(arg)).expanduser())
         self.pending.append(attachment)
         info = self.conversation.model_info
         self.app.out.notice(
@@ -200,6 +250,24 @@ class ChatSession:
                 f"{info.name} does not take files; switch with /model "
                 + (takers[0] if takers else "NAME")
             )
+
+    def _retry(self, arg: str) -> None:
+        if self.last_message is None:
+            raise InputError("nothing to retry yet: send a message first")
+        self._ask(self.last_message)
+
+    def _save(self, arg: str) -> None:
+        if not arg:
+            raise InputError("usage: /save FILE")
+        if self.last_answer is None:
+            raise InputError("no answer to save yet")
+        path = Path(_one_path(arg)).expanduser()
+        text = self.last_answer if self.last_answer.endswith("\n") else self.last_answer + "\n"
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        self.app.out.notice(f"saved the last answer to {path} ({len(text):,} characters)")
 
     def _usage(self, arg: str) -> None:
         models = list(self.app.catalog.models.values())
@@ -236,6 +304,17 @@ class ChatSession:
         self._say("\n".join(rows))
 
 
+def _one_path(arg: str) -> str:
+    """One path from a command's argument: as typed, or quoted when it has spaces."""
+    try:
+        parts = shlex.split(arg) if arg[0] in "'\"" else [arg]
+    except ValueError as exc:
+        raise InputError(f"cannot read the path: {exc}") from None
+    if len(parts) != 1:
+        raise InputError("give one path (quote a path with spaces)")
+    return parts[0]
+
+
 # --- the loop -------------------------------------------------------------------------------
 
 
@@ -244,7 +323,7 @@ def run_chat(session: ChatSession, read_line: ReadLine, *, echo: Callable[[str],
     buffer: list[str] = []
     while True:
         try:
-            line = read_line(CONTINUATION_PROMPT if buffer else PROMPT)
+            line = read_line(CONTINUATION_PROMPT if buffer else session.prompt())
         except EOFError:
             if session.interactive:
                 echo("\n")
@@ -346,7 +425,26 @@ def _save_history(readline: Any, history_file: Path) -> None:
 
 
 def _complete(text: str, state: int) -> str | None:
-    if not text.startswith("/"):
+    """Slash commands at the start of the line; paths after /file and /save."""
+    import readline
+
+    line = readline.get_line_buffer()
+    command, space, _ = line.lstrip().partition(" ")
+    if space and command.lower() in PATH_COMMANDS:
+        matches = _path_matches(text)
+    elif text.startswith("/") and not space:
+        matches = [name + " " for name in COMMAND_NAMES if name.startswith(text)]
+    else:
         return None
-    matches = [name for name in COMMAND_NAMES if name.startswith(text)]
     return matches[state] if state < len(matches) else None
+
+
+def _path_matches(text: str) -> list[str]:
+    import glob
+
+    expanded = os.path.expanduser(text)
+    matches = []
+    for found in sorted(glob.glob(glob.escape(expanded) + "*"))[:200]:
+        shown = text + found[len(expanded) :]
+        matches.append(shown + ("/" if os.path.isdir(found) else ""))
+    return matches

@@ -117,12 +117,19 @@ def run_turn(app: App, conversation: Conversation, turn: Turn, *, as_json: bool)
     An answer cut short is rendered like any other (its text, its JSON, its warnings), then its
     error is raised for the exit code.
     """
+    from chatpro.cli.widgets import Spinner
+
     out = app.out
     prepared = conversation.prepare(turn)
     show_notices(app, prepared.notices)
     wrote: list[str] = []
+    spinner = None
+    if out.stderr_is_tty and not out.quiet:
+        spinner = Spinner(out.stderr, f"{prepared.model.name} is thinking…").start()
 
     def on_text(text: str) -> None:
+        if spinner is not None:
+            spinner.stop()
         if not as_json:
             wrote.append(text)
             out.write(text)
@@ -130,6 +137,8 @@ def run_turn(app: App, conversation: Conversation, turn: Turn, *, as_json: bool)
     try:
         answer = conversation.send(prepared, on_text)
     finally:
+        if spinner is not None:
+            spinner.stop()
         if wrote and not wrote[-1].endswith("\n"):
             out.write("\n")
     if as_json:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,8 +18,8 @@ from chatpro.cli.common import (
     show_notices,
     template_option,
 )
+from chatpro.cli.widgets import ProgressBar
 from chatpro.conversation import require_file_model
-from chatpro.render import terminal_safe
 
 if TYPE_CHECKING:
     from chatpro.app import App
@@ -31,33 +31,6 @@ DEFAULT_PROMPT = (
     "and the risks."
 )
 PROGRESS_MIN_BYTES = 1024 * 1024
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr for a large file, on a terminal only; `close` always
-    ends its line, also when extraction stopped early or failed."""
-
-    WIDTH = 24
-
-    def __init__(self, stream: IO[str], name: str) -> None:
-        self.stream = stream
-        self.name = terminal_safe(name)
-        self.shown = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if total <= 0:
-            return
-        filled = int(self.WIDTH * min(done, total) / total)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(f"\rextracting {self.name} [{bar}] {100 * min(done, total) // total:3d}%")
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.shown = False
 
 
 def load_all(app: App, files: tuple[str, ...]) -> list[Attachment]:

@@ -28,7 +28,11 @@ def test_config_set_get_unset_round_trip(run_offline, home):
     )
     assert run_offline("config", "get", "history.retention_days").stdout == "30\n"
     got = run_offline("config", "get", "profile.skills", "--json")
-    assert json.loads(got.stdout) == ["Python", "Technical writing"]
+    assert json.loads(got.stdout) == {
+        "key": "profile.skills",
+        "value": ["Python", "Technical writing"],
+        "source": "file",
+    }
     settings = load_settings(home / "config" / "config.toml")
     assert settings.retention_days == 30
     assert settings.models["gpt-3.5-turbo"]["monthly_messages"] == 500

@@ -219,18 +219,18 @@ def reference_problems(settings: Settings) -> list[Problem]:
     ]
     models = build_catalog(settings).models
 
-    def check(key: str, name: str, what: str) -> None:
+    def check(key: str, name: str, what: str = "") -> None:
         final = targets.get(name, name)
         if final is not None and final not in models:
-            problems.append(Problem(key, f"{what} unknown model {final!r}", final))
+            problems.append(Problem(key, f"{what}unknown model {final!r}", final))
 
     for alias, target in settings.aliases.items():
         if alias not in models:
-            check(Key(("aliases", alias)).dotted, target, f"alias {alias!r} names")
-    check("default_model", settings.default_model, "names")
+            check(Key(("aliases", alias)).dotted, target, f"alias {alias!r} names ")
+    check("default_model", settings.default_model)
     for model, table in settings.models.items():
         if table.get("fallback"):
-            check(Key(("models", model, "fallback")).dotted, table["fallback"], "names")
+            check(Key(("models", model, "fallback")).dotted, table["fallback"])
     return problems
 
 
@@ -362,7 +362,7 @@ def unset_value(doc: dict[str, Any], key: Key) -> bool:
 
 def set_in_file(path: Path, key: Key, raw: str) -> Any:
     """`config set`: check RAW for KEY and against every other setting, then write it keeping the
-    file's comments and layout. Returns the checked value."""
+    file's comments and layout. Returns the value as written."""
     checked = coerce(key, raw)
     # lists are stored as checked (warn_at sorted, without repeats); anything else as typed, so
     # `api.timeout 30` writes 30, not 30.0
@@ -372,7 +372,7 @@ def set_in_file(path: Path, key: Key, raw: str) -> Any:
         set_value(doc, key, written)
 
     _edit(path, key, change, raw_number=raw if _is_number(written) else None)
-    return checked
+    return written
 
 
 def unset_in_file(path: Path, key: Key) -> bool:
@@ -482,7 +482,7 @@ def _apply(tdoc: Any, new_doc: dict[str, Any], key: Key, raw_number: str | None)
             node[part] = tomlkit.table(is_super_table=super_table)
         node = node[part]
     if raw_number is not None:
-        item = tomlkit.parse(f"v = {raw_number.strip()}")["v"]
+        item = tomlkit.parse(f"v = {raw_number.strip()}\n")["v"]
     else:
         item = tomlkit.item(value)
     node[key.parts[-1]] = item

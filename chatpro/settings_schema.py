@@ -270,10 +270,16 @@ MODEL_FIELDS: dict[str, ModelField] = {
             "fallback", check_str, 'model name, "" for none', "`gpt-3.5-turbo` for gpt-4o", TEXT
         ),
         ModelField(
-            "context_window", int_range(1, None), "integer ≥ 1 (tokens)", "published for built-ins, else 8,192"
+            "context_window",
+            int_range(1, None),
+            "integer ≥ 1 (tokens)",
+            "published for built-ins, else 8,192",
         ),
         ModelField(
-            "files", check_bool, "boolean: whether it takes files", "true for built-ins but gpt-3.5-turbo"
+            "files",
+            check_bool,
+            "boolean: whether it takes files",
+            "true for built-ins but gpt-3.5-turbo",
         ),
         ModelField("description", check_str, "string", "", TEXT),
         ModelField("encoding", check_nonempty_str, "tiktoken encoding name", "from the name", TEXT),

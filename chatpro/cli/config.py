@@ -47,10 +47,14 @@ def _model_entries(app: App, model: str) -> list[Effective]:
 
 
 def _toml_value(value: Any) -> str:
+    """One value as TOML, on one line (60.0 shows as 60)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     import tomli_w
 
-    plain = list(value) if isinstance(value, tuple) else value
-    return str(tomli_w.dumps({"v": plain})).strip()[len("v = ") :]
+    return str(tomli_w.dumps({"v": value})).strip()[len("v = ") :]
 
 
 def _source(entry: Effective) -> str:
@@ -98,6 +102,8 @@ def _format_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
 
 

@@ -184,6 +184,8 @@ def get(ctx: click.Context, key: str, as_json: bool, with_source: bool) -> None:
         app.out.line(f"{_format_value(entry.value)}  # {_source(entry)}")
     else:
         app.out.line(_format_value(entry.value))
+    if entry.value is None and not as_json:
+        app.out.notice(f"{parsed.dotted} is not set (no default)")
 
 
 @config.command("set", context_settings={"ignore_unknown_options": True})

@@ -1,18 +1,73 @@
-"""Settings: load and validate config.toml, edit it by dotted key, save it atomically.
+"""Settings: load and validate config.toml, show effective values, edit it by dotted key.
 
-An invalid file is a ConfigError (exit 4) naming the file, the key and the problem; chatpro never
-rewrites a file it could not read. Unknown keys are warnings.
+The keys themselves are declared once, in chatpro.settings_schema. An invalid file is a ConfigError
+(exit 4) naming the file, the key and the problem; chatpro never rewrites a file it could not read.
+Unknown keys are warnings. Edits keep the file's comments and layout (tomlkit) and are checked
+against everything else (an alias naming an unknown model is exit 2) before anything is written.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from chatpro.errors import ConfigError, InputError
+from chatpro.settings_schema import (
+    BY_KEY,
+    DEFAULT_BASE_URL,
+    DEFAULT_CURRENCY,
+    DEFAULT_WARN_AT,
+    LIST,
+    MAX_RETENTION_DAYS,
+    MODEL_FIELDS,
+    PERCENTS,
+    SECRET_POLICIES,
+    SECTIONS,
+    SETTINGS,
+    TEXT,
+    Checker,
+    Invalid,
+    Key,
+    Settings,
+    check_nonempty_str,
+    known_keys,
+    parse_key,
+    type_name,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CURRENCY",
+    "DEFAULT_WARN_AT",
+    "MAX_RETENTION_DAYS",
+    "MODEL_FIELDS",
+    "SECRET_POLICIES",
+    "TOP_LEVEL",
+    "Effective",
+    "Key",
+    "Problem",
+    "Settings",
+    "coerce",
+    "effective_values",
+    "get_value",
+    "known_keys",
+    "load_settings",
+    "parse_key",
+    "read_document",
+    "reference_problems",
+    "set_in_file",
+    "set_value",
+    "unset_in_file",
+    "unset_value",
+    "validate",
+]
+
+# the checker of every fixed key, by dotted key (a view of settings_schema.SETTINGS)
+TOP_LEVEL: dict[str, Checker] = {s.key: s.check for s in SETTINGS}
 
 
 def _tomllib() -> Any:
@@ -24,327 +79,246 @@ def _tomllib() -> Any:
     return tomllib
 
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_WARN_AT = (50, 75, 80, 90, 95)
-MAX_RETENTION_DAYS = 90
-SECRET_POLICIES = ("warn", "redact", "block")
-
-
-@dataclass(frozen=True)
-class Settings:
-    default_model: str = "gpt-4o"
-    base_url: str = DEFAULT_BASE_URL
-    timeout: float = 60.0
-    max_retries: int = 2
-    allow_insecure: bool = False
-    skills: tuple[str, ...] = ()
-    bio: str = ""
-    retention_days: int = MAX_RETENTION_DAYS
-    warn_at: tuple[int, ...] = DEFAULT_WARN_AT
-    on_secret: str = "warn"
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-
-
-# --- the schema: one checker per known key -------------------------------------------------
-
-Checker = Callable[[Any], Any]
-
-
-class _Invalid(Exception):
-    pass
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(f"must be a string, not {_type_name(value)}")
-    return value
-
-
-def _nonempty_str(value: Any) -> str:
-    if not _str(value).strip():
-        raise _Invalid("must not be empty")
-    return str(value)
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"must be true or false, not {_type_name(value)}")
-    return value
-
-
-def _int_range(low: int, high: int | None) -> Checker:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Invalid(f"must be an integer, not {_type_name(value)}")
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise _Invalid(f"must be {bound} (got {value})")
-        return value
-
-    return check
-
-
-def _positive_number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Invalid(f"must be a number, not {_type_name(value)}")
-    if value <= 0:
-        raise _Invalid(f"must be greater than 0 (got {value})")
-    return float(value)
-
-
-def _str_list(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Invalid("must be a list of strings")
-    return tuple(value)
-
-
-def _percent_list(value: Any) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        raise _Invalid("must be a list of percentages")
-    check = _int_range(1, 100)
-    try:
-        return tuple(sorted({check(v) for v in value}))
-    except _Invalid as exc:
-        raise _Invalid(f"every entry {exc}") from None
-
-
-def _choice(*choices: str) -> Checker:
-    def check(value: Any) -> str:
-        if value not in choices:
-            raise _Invalid(f"must be one of {', '.join(choices)} (got {value!r})")
-        return str(value)
-
-    return check
-
-
-def _base_url(value: Any) -> str:
-    url = _nonempty_str(value)
-    if not (url.startswith("http://") or url.startswith("https://")):
-        raise _Invalid(f"must start with https:// or http:// (got {url!r})")
-    return url
-
-
-TOP_LEVEL: dict[str, Checker] = {
-    "default_model": _nonempty_str,
-    "api.base_url": _base_url,
-    "api.timeout": _positive_number,
-    "api.max_retries": _int_range(0, 10),
-    "api.allow_insecure": _bool,
-    "profile.skills": _str_list,
-    "profile.bio": _str,
-    "history.retention_days": _int_range(1, MAX_RETENTION_DAYS),
-    "usage.warn_at": _percent_list,
-    "privacy.on_secret": _choice(*SECRET_POLICIES),
-}
-MODEL_FIELDS: dict[str, Checker] = {
-    "monthly_messages": _int_range(0, None),
-    "fallback": _str,
-    "context_window": _int_range(1, None),
-    "files": _bool,
-    "description": _str,
-    "encoding": _nonempty_str,
-}
-SECTIONS = ("api", "profile", "history", "usage", "privacy", "aliases", "models")
-
-
-def _type_name(value: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-    }.get(type(value), type(value).__name__)
-
-
-# --- keys ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Key:
-    """A parsed dotted key: `api.timeout`, `aliases.quick`, `models."gpt-3.5-turbo".fallback`."""
-
-    parts: tuple[str, ...]
-
-    @property
-    def dotted(self) -> str:
-        return ".".join(_quote(p) if "." in p or " " in p else p for p in self.parts)
-
-    def checker(self) -> Checker:
-        if self.parts[0] == "models" and len(self.parts) == 3:
-            if self.parts[2] in MODEL_FIELDS:
-                return MODEL_FIELDS[self.parts[2]]
-        elif self.parts[0] == "aliases" and len(self.parts) == 2:
-            return _nonempty_str
-        elif ".".join(self.parts) in TOP_LEVEL:
-            return TOP_LEVEL[".".join(self.parts)]
-        raise InputError(f"unknown config key: {self.dotted}", hint=f"known keys: {known_keys()}")
-
-
-def _quote(part: str) -> str:
-    return f'"{part}"'
-
-
-def known_keys() -> str:
-    return ", ".join([*TOP_LEVEL, "aliases.NAME", *(f"models.NAME.{f}" for f in MODEL_FIELDS)])
-
-
-def parse_key(text: str) -> Key:
-    """Parse a dotted key. Model names may contain dots (gpt-3.5-turbo), quoted or not."""
-    text = text.strip()
-    parts: list[str] = []
-    buf = ""
-    quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "." and not quoted:
-            parts.append(buf)
-            buf = ""
-        else:
-            buf += ch
-    parts.append(buf)
-    if quoted or not all(parts):
-        raise InputError(f"invalid config key: {text!r}")
-    if parts[0] == "models" and len(parts) > 3:
-        parts = [parts[0], ".".join(parts[1:-1]), parts[-1]]
-    elif parts[0] == "aliases" and len(parts) > 2:
-        parts = [parts[0], ".".join(parts[1:])]
-    return Key(tuple(parts))
+def _loads(text: str) -> dict[str, Any]:
+    """TOML with exact numbers: 0.15 stays Decimal("0.15") (prices); checkers convert the rest."""
+    doc: dict[str, Any] = _tomllib().loads(text, parse_float=Decimal)
+    return doc
 
 
 # --- loading ---------------------------------------------------------------------------------
 
 
-def read_document(path: Path) -> dict[str, Any]:
-    """The raw TOML document, or {} when the file does not exist."""
+def _read_text(path: Path) -> str | None:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    tomllib = _tomllib()
     try:
-        doc: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-        return doc
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
+
+
+def _parse(text: str, path: Path) -> dict[str, Any]:
+    tomllib = _tomllib()
+    try:
+        return _loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-def validate(doc: Mapping[str, Any], path: Path) -> Settings:
-    """Check every known key; return Settings. Unknown keys become warnings."""
+def read_document(path: Path) -> dict[str, Any]:
+    """The raw TOML document, or {} when the file does not exist."""
+    text = _read_text(path)
+    return {} if text is None else _parse(text, path)
+
+
+def validate(doc: Mapping[str, Any], path: Path, *, check_aliases: bool = True) -> Settings:
+    """Check every known key; return Settings. Unknown keys become warnings; an alias cycle is
+    exit 4 naming it (CHECK_ALIASES off lets an edit repair one)."""
     warnings: list[str] = []
     values: dict[str, Any] = {}
+    file_keys: set[str] = set()
 
     def fail(key: str, problem: str) -> ConfigError:
         return ConfigError(f"{path}: {key}: {problem}")
 
     for name, value in doc.items():
-        if name == "default_model":
-            try:
-                values[name] = _nonempty_str(value)
-            except _Invalid as exc:
-                raise fail(name, str(exc)) from None
-        elif name in SECTIONS:
+        if name in SECTIONS:
             if not isinstance(value, dict):
-                raise fail(name, f"must be a table, not {_type_name(value)}")
-        else:
+                raise fail(name, f"must be a table, not {type_name(value)}")
+        elif name not in BY_KEY:
             warnings.append(f"{path}: unknown key {name!r} ignored")
 
-    for dotted, check in TOP_LEVEL.items():
-        section, _, key = dotted.partition(".")
-        if not key:
+    for s in SETTINGS:
+        try:
+            raw = get_value(doc, Key(tuple(s.key.split("."))))
+        except KeyError:
             continue
+        try:
+            values[s.attr] = s.check(raw)
+        except Invalid as exc:
+            raise fail(s.key, str(exc)) from None
+        file_keys.add(s.key)
+    for section in SECTIONS:
         table = doc.get(section)
-        if isinstance(table, dict) and key in table:
-            try:
-                values[dotted] = check(table[key])
-            except _Invalid as exc:
-                raise fail(dotted, str(exc)) from None
-    for section in ("api", "profile", "history", "usage", "privacy"):
-        table = doc.get(section)
-        if isinstance(table, dict):
+        if section not in ("aliases", "models") and isinstance(table, dict):
             for key in table:
-                if f"{section}.{key}" not in TOP_LEVEL:
+                if f"{section}.{key}" not in BY_KEY:
                     warnings.append(f"{path}: unknown key '{section}.{key}' ignored")
 
     aliases: dict[str, str] = {}
     for alias, target in (doc.get("aliases") or {}).items():
         try:
-            aliases[alias] = _nonempty_str(target)
-        except _Invalid as exc:
+            aliases[alias] = check_nonempty_str(target)
+        except Invalid as exc:
             raise fail(Key(("aliases", alias)).dotted, str(exc)) from None
 
     models: dict[str, dict[str, Any]] = {}
     for model, table in (doc.get("models") or {}).items():
         key = Key(("models", model)).dotted
         if not isinstance(table, dict):
-            raise fail(key, f"must be a table, not {_type_name(table)}")
+            raise fail(key, f"must be a table, not {type_name(table)}")
         fields: dict[str, Any] = {}
         for fname, fvalue in table.items():
             if fname not in MODEL_FIELDS:
                 warnings.append(f"{path}: unknown key '{key}.{fname}' ignored")
                 continue
             try:
-                fields[fname] = MODEL_FIELDS[fname](fvalue)
-            except _Invalid as exc:
+                fields[fname] = MODEL_FIELDS[fname].check(fvalue)
+            except Invalid as exc:
                 raise fail(f"{key}.{fname}", str(exc)) from None
         models[model] = fields
 
-    return Settings(
-        default_model=values.get("default_model", Settings.default_model),
-        base_url=values.get("api.base_url", DEFAULT_BASE_URL),
-        timeout=values.get("api.timeout", 60.0),
-        max_retries=values.get("api.max_retries", 2),
-        allow_insecure=values.get("api.allow_insecure", False),
-        skills=values.get("profile.skills", ()),
-        bio=values.get("profile.bio", ""),
-        retention_days=values.get("history.retention_days", MAX_RETENTION_DAYS),
-        warn_at=values.get("usage.warn_at", DEFAULT_WARN_AT),
-        on_secret=values.get("privacy.on_secret", "warn"),
+    settings = Settings(
+        **values,
         aliases=aliases,
         models=models,
         warnings=tuple(warnings),
+        path=path,
+        file_keys=frozenset(file_keys),
     )
+    if check_aliases and (settings.aliases or "aliases" in doc):
+        from chatpro.models import alias_chains
+
+        _, cycles = alias_chains(settings)
+        if cycles:
+            raise ConfigError(
+                f"{path}: aliases: alias cycle: {' → '.join(cycles[0])}",
+                hint="point one of them at a model ('chatpro config set aliases.NAME MODEL')",
+            )
+    return settings
 
 
 def load_settings(path: Path) -> Settings:
     return validate(read_document(path), path)
 
 
-# --- editing ---------------------------------------------------------------------------------
+# --- references between settings ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A setting that names something that does not exist (or an alias cycle)."""
+
+    key: str
+    message: str
+    name: str = ""  # the unknown name
+    cycle: bool = False
+
+
+def reference_problems(settings: Settings) -> list[Problem]:
+    """Every alias, default_model and fallback that names no model, and every alias cycle."""
+    from chatpro.models import alias_chains, build_catalog
+
+    targets, cycles = alias_chains(settings)
+    problems = [
+        Problem("aliases", f"alias cycle: {' → '.join(cycle)}", cycle=True) for cycle in cycles
+    ]
+    models = build_catalog(settings).models
+
+    def check(key: str, name: str, what: str = "") -> None:
+        final = targets.get(name, name)
+        if final is not None and final not in models:
+            problems.append(Problem(key, f"{what}unknown model {final!r}", final))
+
+    for alias, target in settings.aliases.items():
+        if alias not in models:
+            check(Key(("aliases", alias)).dotted, target, f"alias {alias!r} names ")
+    check("default_model", settings.default_model)
+    for model, table in settings.models.items():
+        if table.get("fallback"):
+            check(Key(("models", model, "fallback")).dotted, table["fallback"])
+    return problems
+
+
+# --- effective values --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A setting's value as chatpro uses it, and where it came from: env, file or default."""
+
+    key: Key
+    value: Any
+    source: str
+    env: str | None = None  # the variable, when source is "env"
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"value": _plain(self.value), "source": self.source}
+        if self.env:
+            data["env"] = self.env
+        return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def effective_values(
+    settings: Settings, environ: Mapping[str, str], builtin_aliases: Mapping[str, str]
+) -> list[Effective]:
+    """Every fixed key (env over file over default), every alias, and the models' file keys."""
+    out: list[Effective] = []
+    for s in SETTINGS:
+        key = Key(tuple(s.key.split(".")))
+        env_value = environ.get(s.env, "").strip() if s.env else ""
+        if env_value:
+            out.append(Effective(key, env_value, "env", s.env))
+        else:
+            source = "file" if s.key in settings.file_keys else "default"
+            out.append(Effective(key, getattr(settings, s.attr), source))
+    for alias, target in {**builtin_aliases, **settings.aliases}.items():
+        source = "file" if alias in settings.aliases else "default"
+        out.append(Effective(Key(("aliases", alias)), target, source))
+    for model, table in settings.models.items():
+        for fname, value in table.items():
+            out.append(Effective(Key(("models", model, fname)), value, "file"))
+    return out
+
+
+# --- command-line values -----------------------------------------------------------------------
 
 
 def parse_value(raw: str) -> Any:
     """Read a command-line value as TOML when it is one (42, true, [50, 80]), else as a string."""
     tomllib = _tomllib()
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
+        return _loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
 
 
-def coerce(key: Key, raw: str) -> Any:
-    """The value for KEY from command-line text, checked against the schema."""
-    check = key.checker()
+def file_value(key: Key, raw: str) -> Any:
+    """What `config set KEY RAW` writes into the file (before checking): 30 stays 30."""
+    kind = key.kind()
     value = parse_value(raw)
-    if check in (_str, _nonempty_str, _base_url) or isinstance(value, dict):
-        value = raw
-    elif check is _str_list and isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    elif check is _percent_list and isinstance(value, (str, int)):
-        value = [parse_value(v.strip()) for v in str(value).split(",") if v.strip()]
+    if kind == TEXT or isinstance(value, dict):
+        return raw
+    if kind == LIST and isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if kind == PERCENTS and isinstance(value, (str, int)):
+        return [parse_value(v.strip()) for v in str(value).split(",") if v.strip()]
+    return value
+
+
+def coerce(key: Key, raw: str) -> Any:
+    """The value for KEY from command-line text, checked against the schema (exit 2 if not)."""
+    check = key.checker()
     try:
-        checked = check(value)
-    except _Invalid as exc:
+        checked = check(file_value(key, raw))
+    except Invalid as exc:
         raise InputError(f"{key.dotted}: {exc}") from None
     return list(checked) if isinstance(checked, tuple) else checked
+
+
+# --- plain-dict edits (the meaning of an edit; tomlkit then writes it) ----------------------------
 
 
 def get_value(doc: Mapping[str, Any], key: Key) -> Any:
@@ -383,31 +357,132 @@ def unset_value(doc: dict[str, Any], key: Key) -> bool:
     return True
 
 
-def save_document(path: Path, doc: Mapping[str, Any]) -> None:
-    """Validate DOC, then write it atomically (temp file, fsync, rename)."""
-    import tomli_w
+# --- writing -----------------------------------------------------------------------------------
+
+
+def set_in_file(path: Path, key: Key, raw: str) -> Any:
+    """`config set`: check RAW for KEY and against every other setting, then write it keeping the
+    file's comments and layout. Returns the value as written."""
+    checked = coerce(key, raw)
+    # lists are stored as checked (warn_at sorted, without repeats); anything else as typed, so
+    # `api.timeout 30` writes 30, not 30.0
+    written = checked if isinstance(checked, list) else file_value(key, raw)
+
+    def change(doc: dict[str, Any]) -> None:
+        set_value(doc, key, written)
+
+    _edit(path, key, change, raw_number=raw if _is_number(written) else None)
+    return written
+
+
+def unset_in_file(path: Path, key: Key) -> bool:
+    """`config unset`: remove KEY (its default applies again); False when it was not set."""
+    removed: list[bool] = []
+
+    def change(doc: dict[str, Any]) -> None:
+        removed.append(unset_value(doc, key))
+
+    _edit(path, key, change)
+    return removed[0]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _edit(path: Path, key: Key, change: Any, *, raw_number: str | None = None) -> None:
+    """Read-modify-write under the lock. The old file must be valid (an unreadable file is never
+    rewritten); the new one must be valid and add no broken reference (exit 2)."""
+    import copy
 
     from chatpro.errors import StorageError
-    from chatpro.fsutil import atomic_write_bytes
-
-    validate(doc, path)
-    try:
-        atomic_write_bytes(path, tomli_w.dumps(doc).encode("utf-8"))
-    except StorageError as exc:
-        raise ConfigError(exc.message) from None
-
-
-def edit_document(path: Path, change: Callable[[dict[str, Any]], Any]) -> Any:
-    """Read-modify-write the config file under its lock; an unreadable file is never rewritten."""
-    from chatpro.errors import StorageError
-    from chatpro.fsutil import file_lock, lock_path_for
+    from chatpro.fsutil import atomic_write_bytes, file_lock, lock_path_for
 
     try:
         with file_lock(lock_path_for(path)):
-            doc = read_document(path)
-            validate(doc, path)  # refuse to rewrite an invalid file
-            result = change(doc)
-            save_document(path, doc)
-            return result
+            text = _read_text(path)
+            doc = {} if text is None else _parse(text, path)
+            old = validate(doc, path, check_aliases=False)
+            new_doc = copy.deepcopy(doc)
+            change(new_doc)
+            if new_doc == doc:
+                return
+            try:
+                new = validate(new_doc, path, check_aliases=False)
+            except ConfigError as exc:
+                raise InputError(exc.message.removeprefix(f"{path}: ")) from None
+            _refuse_new_problems(old, new)
+            out = _render(text or "", new_doc, key, raw_number)
+            atomic_write_bytes(path, out.encode("utf-8"))
     except StorageError as exc:
         raise ConfigError(exc.message) from None
+
+
+def _refuse_new_problems(old: Settings, new: Settings) -> None:
+    before = {(p.key, p.message) for p in reference_problems(old)}
+    for problem in reference_problems(new):
+        if (problem.key, problem.message) in before:
+            continue
+        hint = None
+        if problem.name:
+            import difflib
+
+            from chatpro.models import build_catalog
+
+            hint = f"declare it first: chatpro config set models.{problem.name}.context_window N"
+            catalog = build_catalog(new)
+            close = difflib.get_close_matches(
+                problem.name, [*catalog.models, *catalog.aliases], n=3, cutoff=0.5
+            )
+            if close:
+                hint = f"did you mean {' or '.join(close)}?"
+        raise InputError(f"{problem.key}: {problem.message}; nothing was written", hint=hint)
+
+
+def _render(text: str, new_doc: dict[str, Any], key: Key, raw_number: str | None) -> str:
+    """NEW_DOC as TOML, written over TEXT with tomlkit so comments and layout stay.
+
+    tomlkit is imported only here, on the editing path. The result is parsed back and must equal
+    NEW_DOC; if tomlkit ever produced something else, the file is written plainly instead.
+    """
+    import tomlkit
+
+    tdoc = tomlkit.parse(text)
+    try:
+        _apply(tdoc, new_doc, key, raw_number)
+        out = tomlkit.dumps(tdoc)
+        if _loads(out) == new_doc:
+            return out
+    except Exception:  # noqa: BLE001 - any tomlkit surprise falls back to a plain rewrite
+        pass
+    import tomli_w
+
+    return str(tomli_w.dumps(new_doc))
+
+
+def _apply(tdoc: Any, new_doc: dict[str, Any], key: Key, raw_number: str | None) -> None:
+    import tomlkit
+
+    try:
+        value = get_value(new_doc, key)
+    except KeyError:  # unset: remove the key, then any table it leaves empty
+        chain = [tdoc]
+        for part in key.parts[:-1]:
+            chain.append(chain[-1][part])
+        if key.parts[-1] in chain[-1]:
+            del chain[-1][key.parts[-1]]
+        for parent, part in zip(reversed(chain[:-1]), reversed(key.parts[:-1]), strict=False):
+            if len(parent[part]) == 0:
+                del parent[part]
+        return
+    node = tdoc
+    for depth, part in enumerate(key.parts[:-1]):
+        if part not in node:
+            super_table = key.parts[0] == "models" and depth == 0
+            node[part] = tomlkit.table(is_super_table=super_table)
+        node = node[part]
+    if raw_number is not None:
+        item = tomlkit.parse(f"v = {raw_number.strip()}\n")["v"]
+    else:
+        item = tomlkit.item(value)
+    node[key.parts[-1]] = item

@@ -6,13 +6,18 @@ The file is created with mode 0600 by ``os.open`` (never chmod afterwards) in a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from chatpro.errors import ConfigError, InputError, StorageError
 
 ENV_VAR = "OPENAI_API_KEY"
+KEY_FILE_MODE = 0o600
+
+Warn = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,27 @@ def mask(key: str) -> str:
     return f"{prefix}…{tail}"
 
 
-def read_key_file(path: Path) -> str | None:
+def tighten_mode(path: Path, warn: Warn | None = None) -> None:
+    """A credentials file others can read (say 0644, copied in by hand) is set back to 0600,
+    with a notice through WARN."""
+    try:
+        current = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if current & 0o077:
+        try:
+            os.chmod(path, KEY_FILE_MODE)
+        except OSError as exc:
+            if warn:
+                warn(
+                    f"{path} is readable by others (mode {current:04o}) and cannot be set to 0600: {exc.strerror}"
+                )
+            return
+        if warn:
+            warn(f"{path} was readable by others (mode {current:04o}); set it to 0600")
+
+
+def read_key_file(path: Path, warn: Warn | None = None) -> str | None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -41,6 +66,7 @@ def read_key_file(path: Path) -> str | None:
         raise ConfigError(
             f"{path}: cannot read the credentials file: {exc.__class__.__name__}"
         ) from None
+    tighten_mode(path, warn)
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
@@ -48,16 +74,16 @@ def read_key_file(path: Path) -> str | None:
     return None
 
 
-def find_key(environ: Mapping[str, str], path: Path) -> ApiKey | None:
+def find_key(environ: Mapping[str, str], path: Path, warn: Warn | None = None) -> ApiKey | None:
     env_value = environ.get(ENV_VAR, "").strip()
     if env_value:
         return ApiKey(env_value, "env")
-    stored = read_key_file(path)
+    stored = read_key_file(path, warn)
     return ApiKey(stored, "file") if stored else None
 
 
-def require_key(environ: Mapping[str, str], path: Path) -> ApiKey:
-    key = find_key(environ, path)
+def require_key(environ: Mapping[str, str], path: Path, warn: Warn | None = None) -> ApiKey:
+    key = find_key(environ, path, warn)
     if key is None:
         raise ConfigError(
             "no API key: set OPENAI_API_KEY or run 'chatpro key set'",

@@ -1,12 +1,17 @@
-"""The model catalog: built-in models, aliases, and what config adds or changes."""
+"""The model catalog: built-in models, aliases, prices, and what config adds or changes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from chatpro.config import Settings
 from chatpro.errors import InputError
+
+# The date the built-in prices were read from the provider's published price list.
+PRICES_READ = "2026-11-01"
+DEFAULT_CONTEXT_WINDOW = 8192
 
 
 @dataclass(frozen=True)
@@ -20,32 +25,63 @@ class ModelInfo:
     fallback: str | None
     aliases: tuple[str, ...] = ()
     builtin: bool = False
+    input_per_mtok: Decimal | None = None  # price per million prompt tokens, in Catalog.currency
+    output_per_mtok: Decimal | None = None  # price per million completion tokens
+    prices_read: str | None = None  # the date a built-in price was read; None when configured
+    assumed_window: bool = False  # offered by the server, not declared: the window is a guess
 
 
+def _builtin(
+    name: str,
+    description: str,
+    window: int,
+    prices: tuple[str, str],
+    *,
+    files: bool = True,
+    encoding: str = "o200k_base",
+    monthly: int = 0,
+    fallback: str | None = None,
+) -> ModelInfo:
+    return ModelInfo(
+        name=name,
+        description=description,
+        context_window=window,
+        takes_files=files,
+        encoding=encoding,
+        monthly_messages=monthly,
+        fallback=fallback,
+        builtin=True,
+        input_per_mtok=Decimal(prices[0]),
+        output_per_mtok=Decimal(prices[1]),
+        prices_read=PRICES_READ,
+    )
+
+
+# Context windows and prices (USD per million tokens, input/output) as the provider publishes them.
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
-    ModelInfo(
-        name="gpt-4o",
-        description="powerful: file analysis, longer work",
-        context_window=128_000,
-        takes_files=True,
-        encoding="o200k_base",
-        monthly_messages=300,
+    _builtin(
+        "gpt-4o",
+        "powerful: file analysis, longer work",
+        128_000,
+        ("2.50", "10.00"),
+        monthly=300,
         fallback="gpt-3.5-turbo",
-        builtin=True,
     ),
-    ModelInfo(
-        name="gpt-3.5-turbo",
-        description="fast: quick, common tasks",
-        context_window=16_385,
-        takes_files=False,
+    _builtin(
+        "gpt-3.5-turbo",
+        "fast: quick, common tasks",
+        16_385,
+        ("0.50", "1.50"),
+        files=False,
         encoding="cl100k_base",
-        monthly_messages=1000,
-        fallback=None,
-        builtin=True,
+        monthly=1000,
     ),
+    _builtin("gpt-4o-mini", "small, cheap GPT-4o", 128_000, ("0.15", "0.60")),
+    _builtin("gpt-4.1", "long context, strong at code", 1_047_576, ("2.00", "8.00")),
+    _builtin("gpt-4.1-mini", "long context, cheaper", 1_047_576, ("0.40", "1.60")),
+    _builtin("gpt-4.1-nano", "long context, cheapest", 1_047_576, ("0.10", "0.40")),
 )
 BUILTIN_ALIASES = {"powerful": "gpt-4o", "fast": "gpt-3.5-turbo"}
-DEFAULT_CONTEXT_WINDOW = 8192
 
 
 def _guess_encoding(name: str) -> str | None:
@@ -57,16 +93,61 @@ def _guess_encoding(name: str) -> str | None:
     return None
 
 
+def _undeclared(name: str) -> ModelInfo:
+    return ModelInfo(
+        name=name,
+        description="",
+        context_window=DEFAULT_CONTEXT_WINDOW,
+        takes_files=False,
+        encoding=_guess_encoding(name),
+        monthly_messages=0,
+        fallback=None,
+    )
+
+
+def _model_names(settings: Settings) -> set[str]:
+    return {m.name for m in BUILTIN_MODELS} | set(settings.models)
+
+
+def alias_chains(settings: Settings) -> tuple[dict[str, str | None], list[list[str]]]:
+    """Each alias's final target, following aliases of aliases (None inside a cycle), and the
+    cycles, each as the names in order with the first repeated at the end."""
+    models = _model_names(settings)
+    aliases = {a: t for a, t in {**BUILTIN_ALIASES, **settings.aliases}.items() if a not in models}
+    targets: dict[str, str | None] = {}
+    cycles: list[list[str]] = []
+    for alias in aliases:
+        path = [alias]
+        name = aliases[alias]
+        while name in aliases and name not in path:
+            path.append(name)
+            name = aliases[name]
+        if name in path:
+            cycle = [*path[path.index(name) :], name]
+            if not any(set(cycle) == set(c) for c in cycles):
+                cycles.append(cycle)
+            targets[alias] = None
+        else:
+            targets[alias] = name
+    return targets, cycles
+
+
 @dataclass(frozen=True)
 class Catalog:
     models: Mapping[str, ModelInfo]
-    aliases: Mapping[str, str]
+    aliases: Mapping[str, str]  # alias → model name (chains already followed)
     default_name: str
+    broken_aliases: Mapping[str, str] = field(default_factory=dict)  # alias → what it cannot reach
+    currency: str = "USD"
 
     def lookup(self, name: str) -> ModelInfo:
         """A model by exact name or alias (KeyError when unknown)."""
         target = self.aliases.get(name, name)
         return self.models[target]
+
+    def target_name(self, name: str) -> str:
+        """The model NAME means: an alias's final target, else NAME itself (known or not)."""
+        return self.aliases.get(name) or self.broken_aliases.get(name) or name
 
     def resolve(self, name: str) -> ModelInfo:
         """A model by name or alias; unknown names are exit 2 with suggestions."""
@@ -74,6 +155,15 @@ class Catalog:
             return self.lookup(name)
         except KeyError:
             pass
+        if name in self.broken_aliases:
+            target = self.broken_aliases[name]
+            what = (
+                "is part of an alias cycle" if target == name else f"names unknown model {target!r}"
+            )
+            raise InputError(
+                f"alias {name!r} {what} (aliases.{name} in config.toml)",
+                hint=f"fix it with 'chatpro config set aliases.{name} MODEL' or declare the model",
+            )
         import difflib
 
         choices = [*self.models, *self.aliases]
@@ -92,30 +182,37 @@ class Catalog:
     def file_models(self) -> list[str]:
         return [m.name for m in self.models.values() if m.takes_files]
 
+    def with_server_model(self, name: str) -> ModelInfo:
+        """A model the server offers but config does not declare: an 8,192-token window is assumed
+        (`assumed_window`, so the caller can say so) until it is declared."""
+        target = self.target_name(name)
+        if target in self.models:
+            return self.models[target]
+        return replace(_undeclared(target), assumed_window=True)
+
 
 def build_catalog(settings: Settings, default_override: str | None = None) -> Catalog:
     models: dict[str, ModelInfo] = {m.name: m for m in BUILTIN_MODELS}
     for name, fields in settings.models.items():
-        base = models.get(name) or ModelInfo(
-            name=name,
-            description="",
-            context_window=DEFAULT_CONTEXT_WINDOW,
-            takes_files=False,
-            encoding=_guess_encoding(name),
-            monthly_messages=0,
-            fallback=None,
-        )
+        base = models.get(name) or _undeclared(name)
         changes: dict[str, object] = {}
-        for field, value in fields.items():
-            key = {"files": "takes_files"}.get(field, field)
-            changes[key] = value if not (field == "fallback" and value == "") else None
+        for fname, value in fields.items():
+            key = {"files": "takes_files"}.get(fname, fname)
+            changes[key] = value if not (fname == "fallback" and value == "") else None
+        if "input_per_mtok" in fields or "output_per_mtok" in fields:
+            changes["prices_read"] = None  # configured prices: no published date applies
         models[name] = replace(base, **changes)  # type: ignore[arg-type]
-    aliases = {**BUILTIN_ALIASES, **settings.aliases}
-    aliases = {a: t for a, t in aliases.items() if a not in models}
+    targets, _ = alias_chains(settings)
+    aliases = {a: t for a, t in targets.items() if t is not None and t in models}
+    broken = {a: (t if t is not None else a) for a, t in targets.items() if t not in models}
     by_target: dict[str, list[str]] = {}
     for alias, target in aliases.items():
         by_target.setdefault(target, []).append(alias)
     models = {n: replace(m, aliases=tuple(by_target.get(n, ()))) for n, m in models.items()}
     return Catalog(
-        models=models, aliases=aliases, default_name=default_override or settings.default_model
+        models=models,
+        aliases=aliases,
+        default_name=default_override or settings.default_model,
+        broken_aliases=broken,
+        currency=settings.currency,
     )

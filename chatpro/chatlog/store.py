@@ -40,8 +40,7 @@ from chatpro.fsutil import (
     remove_stale_temps,
     write_all,
 )
-
-MAX_RETENTION_DAYS = 90
+from chatpro.settings_schema import MAX_RETENTION_DAYS as MAX_RETENTION_DAYS
 
 # Just the ts of a whole line in our format, for the prune's C-speed "nothing expires here" check.
 _TS_ONLY = re.compile(

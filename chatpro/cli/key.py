@@ -61,7 +61,7 @@ def show_key(ctx: click.Context, as_json: bool) -> None:
     from chatpro.credentials import find_key, mask
 
     app = get_app(ctx)
-    found = find_key(app.environ, app.paths.credentials_file)
+    found = find_key(app.environ, app.paths.credentials_file, app.out.warning)
     if found is None:
         raise ConfigError("no API key is set", hint="run 'chatpro key set' or set OPENAI_API_KEY")
     source = "env" if found.source == "env" else "file"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,6 +10,8 @@ from chatpro.cli.common import get_app
 from chatpro.cli.complete import complete_models
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from chatpro.app import App
     from chatpro.models import ModelInfo
     from chatpro.usage import ModelUsage, UsageReport
@@ -19,6 +21,17 @@ def _allowance(app: App, models: list[ModelInfo]) -> tuple[dict[str, ModelUsage]
     """Each model's use this cycle, by name, and the report it came from."""
     report = app.ledger().status(models)
     return {m.model: m for m in report.models}, report
+
+
+def _price(value: Decimal | None) -> str | None:
+    """Exact, as a string (JSON numbers would be floats)."""
+    return None if value is None else str(value)
+
+
+def _price_pair(inp: str | None, out: str | None) -> str:
+    if inp is None and out is None:
+        return ""
+    return f"{inp or '-'}/{out or '-'}"
 
 
 @click.group(
@@ -64,7 +77,10 @@ def model(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
 def list_models(ctx: click.Context, as_json: bool) -> None:
-    """List the models: aliases, context window, files, allowance and use.
+    """List the models: aliases, context window, files, allowance, use and prices.
+
+    Prices are per million tokens (input/output) with the date they were read from the
+    provider's price list; "config" marks prices set in config.toml.
 
     \b
     Example:
@@ -75,7 +91,7 @@ def list_models(ctx: click.Context, as_json: bool) -> None:
     models = list(catalog.models.values())
     usage, _ = _allowance(app, models)
     default = catalog.default.name
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in models:
         u = usage[m.name]
         rows.append(
@@ -89,13 +105,28 @@ def list_models(ctx: click.Context, as_json: bool) -> None:
                 "allowance": m.monthly_messages,
                 "used": u.used,
                 "remaining": u.remaining,
+                "input_per_mtok": _price(m.input_per_mtok),
+                "output_per_mtok": _price(m.output_per_mtok),
+                "currency": catalog.currency,
+                "prices_read": m.prices_read,
             }
         )
     if as_json:
         app.out.json(rows)
         return
     app.out.table(
-        ["", "model", "aliases", "context", "files", "allowance", "used", "description"],
+        [
+            "",
+            "model",
+            "aliases",
+            "context",
+            "files",
+            "allowance",
+            "used",
+            f"{catalog.currency}/M in/out",
+            "prices read",
+            "description",
+        ],
         [
             [
                 "*" if r["default"] else "",
@@ -105,6 +136,9 @@ def list_models(ctx: click.Context, as_json: bool) -> None:
                 "yes" if r["files"] else "no",
                 r["allowance"] or "unlimited",
                 r["used"],
+                _price_pair(r["input_per_mtok"], r["output_per_mtok"]),
+                r["prices_read"]
+                or ("config" if r["input_per_mtok"] or r["output_per_mtok"] else ""),
                 r["description"],
             ]
             for r in rows
@@ -122,11 +156,9 @@ def set_model(ctx: click.Context, name: str) -> None:
     Example:
       chatpro model set powerful
     """
-    from chatpro.config import edit_document, parse_key, set_value
+    from chatpro.config import parse_key, set_in_file
 
     app = get_app(ctx)
     info = app.catalog.resolve(name)
-    edit_document(
-        app.paths.config_file, lambda doc: set_value(doc, parse_key("default_model"), info.name)
-    )
+    set_in_file(app.paths.config_file, parse_key("default_model"), info.name)
     app.out.notice(f"default model set to {info.name}")

@@ -657,3 +657,16 @@ def test_upload_refuses_a_plain_zip_named_xlsx(run_offline, tmp_path: Path) -> N
         "chatpro: error: data.xlsx: not an Excel workbook (it looks like a ZIP archive)"
     )
     assert result.stdout == ""
+
+
+def test_xlsx_rows_past_the_cap_are_counted_without_parsing() -> None:
+    rows = "".join(
+        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>line item {i}</t></is></c>'
+        f'<c r="B{i}"><v>{i}</v></c></row>'
+        for i in range(1, 40_001)
+    )
+    att = load_bytes(xlsx_bytes({"Ledger": rows}, []), "ledger.xlsx")
+    assert att.text.count("\n| line item ") == MAX_TABLE_ROWS  # the header row included
+    (notice,) = att.notices
+    found = re.search(r"of about ([\d,]+) rows", notice)
+    assert found is not None and abs(int(found.group(1).replace(",", "")) - 40_000) <= 2

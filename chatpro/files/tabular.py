@@ -42,9 +42,10 @@ def pipe_table(rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def rows_notice(where: str, total: int) -> str:
+def rows_notice(where: str, total: int, *, about: bool = False) -> str:
     return (
-        f"{where}: only the first {MAX_TABLE_ROWS:,} of {total:,} rows are sent "
+        f"{where}: only the first {MAX_TABLE_ROWS:,} of {'about ' if about else ''}{total:,} "
+        "rows are sent "
         "(split the table to send the rest)"
     )
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from chatpro.errors import FileRefused
-from chatpro.files.common import MAX_FILE_BYTES, MAX_TEXT_CHARS, Extracted
+from chatpro.files.common import MAX_FILE_BYTES, MAX_TEXT_CHARS, Extracted, clean_text
 from chatpro.files.sniff import sniff_document
 from chatpro.files.types import SUPPORTED, FileType, file_type_for
 
@@ -86,28 +86,62 @@ def read_limited(stream: BinaryIO, *, name: str = "stdin") -> bytes:
     return b"".join(chunks)
 
 
+_MAX_NESTING = 3
+"""An email attached to an email attached to an email: deeper than this is named, not opened."""
+
+
 def _extract(
-    ftype: FileType, data: bytes, name: str, progress: Callable[[int, int], None] | None
+    ftype: FileType,
+    data: bytes,
+    name: str,
+    progress: Callable[[int, int], None] | None,
+    depth: int = 0,
 ) -> Extracted:
-    if ftype.kind == "pdf":
+    kind = ftype.kind
+    if kind == "pdf":
         from chatpro.files.pdf import extract_pdf
 
         return extract_pdf(data, name, progress)
-    if ftype.kind == "docx":
+    if kind == "docx":
         from chatpro.files.ooxml import extract_docx
 
         return extract_docx(data, name, progress)
-    if ftype.kind == "pptx":
+    if kind == "pptx":
         from chatpro.files.pptx import extract_pptx
 
         return extract_pptx(data, name, progress)
-    if ftype.kind == "doc":
+    if kind == "doc":
         from chatpro.files.doc import extract_doc
 
         return extract_doc(data, name, progress)
-    from chatpro.files.text import extract_text
+    if kind == "xlsx":
+        from chatpro.files.xlsx import extract_xlsx
 
-    extracted = extract_text(data, name)
+        return extract_xlsx(data, name, progress)
+    if kind in ("odt", "odp"):
+        from chatpro.files.odf import extract_odf
+
+        return extract_odf(data, name, ftype.extension, progress)
+    if kind == "eml":
+        from chatpro.files.eml import extract_eml
+
+        return extract_eml(data, name, depth)
+    if kind == "csv":
+        from chatpro.files.tabular import extract_delimited
+
+        extracted = extract_delimited(data, name, "\t" if ftype.extension == ".tsv" else ",")
+    elif kind == "rtf":
+        from chatpro.files.rtf import extract_rtf
+
+        extracted = extract_rtf(data, name)
+    elif kind == "ipynb":
+        from chatpro.files.ipynb import extract_ipynb
+
+        extracted = extract_ipynb(data, name)
+    else:
+        from chatpro.files.text import extract_text
+
+        extracted = extract_text(data, name)
     if progress is not None:
         progress(len(data), len(data))
     return extracted
@@ -121,13 +155,21 @@ def load_bytes(
     PROGRESS, if given, is called as extraction advances with (done, total) in the format's own
     units (pages, slides, bytes); only their ratio means anything. FileRefused on any refusal.
     """
-    display = _display_name(name)
+    return _load(data, name, progress, 0)
+
+
+def _load(
+    data: bytes, name: str, progress: Callable[[int, int], None] | None, depth: int
+) -> Attachment:
+    display = clean_text(_display_name(name)).replace("\n", " ")
     ftype = file_type_for(display)
     if not data:
         raise FileRefused(f"{display}: empty file")
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(display, len(data))
-    extracted = _extract(ftype, data, display, progress)
+    extracted = _extract(ftype, data, display, progress, depth)
+    # The one place every extractor's text passes: nothing a document holds that would garble
+    # the model's input or the terminal (U+FFFD, surrogates, control characters) goes further.
     return Attachment(
         name=display,
         mime=ftype.mime,
@@ -135,11 +177,11 @@ def load_bytes(
         kind=ftype.kind,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        text=extracted.text,
+        text=clean_text(extracted.text),
         pages=extracted.pages,
         slides=extracted.slides,
         truncated=extracted.truncated,
-        notices=extracted.notices,
+        notices=tuple(clean_text(n).replace("\n", " ") for n in extracted.notices),
     )
 
 

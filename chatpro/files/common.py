@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,3 +89,27 @@ def cap_text(text: str, limit: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
     if len(text) > limit:
         return text[:limit], True
     return text, False
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufffe\uffff]+")
+
+
+def _join_pair(match: re.Match[str]) -> str:
+    high, low = match.group()[0], match.group()[1]
+    return chr(0x10000 + ((ord(high) - 0xD800) << 10) + (ord(low) - 0xDC00))
+
+
+def clean_text(text: str) -> str:
+    """TEXT without what a document must never pass on to the model or the terminal.
+
+    Line ends become "\\n"; surrogate pairs left split (by a UTF-16 decode) are joined and
+    unpaired ones dropped; U+FFFD (a character some tool already lost), the noncharacters
+    U+FFFE/U+FFFF, NUL and the other C0/C1 control characters except tab and newline are dropped.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("", _PAIR.sub(_join_pair, text))
+    return _UNWANTED.sub("", text)

@@ -35,6 +35,9 @@ def describe_bytes(data: bytes) -> str:
     if data.startswith(ZIP_MAGICS):
         from chatpro.files.ooxml import describe_zip
 
+        ext = _zip_extension(data) if data[30:38] == b"mimetype" else None
+        if ext is not None:
+            return "an OpenDocument presentation" if ext == ".odp" else "an OpenDocument text"
         return describe_zip(data)
     if data.startswith(OLE2_MAGIC):
         return describe_ole(data)
@@ -80,7 +83,8 @@ def ole_stream_names(data: bytes) -> set[str] | None:
 
 
 def sniff_document(data: bytes) -> str | None:
-    """The document extension DATA's bytes show (".pdf", ".docx", ".pptx", ".doc"), else None.
+    """The document extension DATA's bytes show (".pdf", ".docx", ".pptx", ".doc", ".xlsx",
+    ".odt", ".odp", ".rtf"), else None.
 
     Used for piped stdin: text is the caller's business, documents are recognised here. An OLE2
     file holding an encrypted package is reported as ".doc" so loading it refuses with the reason.
@@ -88,11 +92,32 @@ def sniff_document(data: bytes) -> str | None:
     if data.startswith(b"%PDF-"):
         return ".pdf"
     if data.startswith(ZIP_MAGICS):
-        from chatpro.files.ooxml import package_extension
-
-        return package_extension(data)
+        return _zip_extension(data)
     if data.startswith(OLE2_MAGIC):
         names = ole_stream_names(data)
         if names is not None and ("worddocument" in names or "encryptedpackage" in names):
             return ".doc"
+    if data.lstrip()[:5] == b"{\\rtf":
+        return ".rtf"
     return None
+
+
+_ODF_EXTENSIONS = {
+    b"application/vnd.oasis.opendocument.text": ".odt",
+    b"application/vnd.oasis.opendocument.presentation": ".odp",
+}
+
+
+def _zip_extension(data: bytes) -> str | None:
+    # OpenDocument stores its mimetype first and uncompressed, so it is read without unzipping.
+    if data[30:38] == b"mimetype":
+        for mime, ext in _ODF_EXTENSIONS.items():
+            if data[38:].startswith(mime) and data[38 + len(mime) : 39 + len(mime)] != b"-":
+                return ext
+        return None
+    from chatpro.files.ooxml import describe_zip, package_extension
+
+    found = package_extension(data)
+    if found is None and describe_zip(data) == "an Excel workbook":
+        return ".xlsx"
+    return found

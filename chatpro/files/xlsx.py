@@ -1,0 +1,394 @@
+"""Excel workbooks (.xlsx): each sheet a pipe table of the values a reader sees.
+
+Streamed with the stdlib's pull parser over the guarded package (ooxml.Package), rather than
+openpyxl: openpyxl's read-only mode also streams, but it opens the zip itself (so the bomb guard
+and the chunked, counted inflation would be bypassed or done twice), costs a large import at load
+time, and builds a cell object per cell. Here a sheet row is parsed, kept (up to the row cap) or
+counted, and dropped; memory follows one row and the kept rows.
+
+Cells show their cached values (what Excel last computed), never formulas: shared and inline
+strings, numbers, booleans, errors, and dates where the cell's number format is a date format.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import cast
+from xml.etree import ElementTree as ET
+
+from chatpro.errors import FileRefused
+from chatpro.files.common import MAX_TEXT_CHARS, Extracted, Progress, TextBuilder
+from chatpro.files.ooxml import CONTENT_TYPES, Package
+from chatpro.files.tabular import MAX_TABLE_ROWS, pipe_table, rows_notice
+
+S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PR = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+# Builtin number formats that are dates or times (ECMA-376 18.8.30, plus the East Asian ids).
+_BUILTIN_DATES = frozenset([*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)])
+_DATE_CODE = re.compile(r"[dmyhs]", re.IGNORECASE)
+_NOT_CODE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
+
+MAX_SHARED_CHARS = 4 * MAX_TEXT_CHARS
+"""Shared strings kept past this are blanked: a workbook cannot make us hold more than this."""
+
+
+def _is_date_format(code: str) -> bool:
+    bare = _NOT_CODE.sub("", code)
+    if "general" in bare.lower():
+        return False
+    return bool(_DATE_CODE.search(bare))
+
+
+class _Workbook:
+    def __init__(self, package: Package, main: str) -> None:
+        self.package = package
+        self.main = main.lstrip("/")
+        self.notices: list[str] = []
+        self.shared: list[str] = []
+        self.date_styles: set[int] = set()
+        self.date1904 = False
+        self.sheets: list[tuple[str, str | None, bool]] = []  # name, part, hidden
+
+    def parse_xml(self, part: str) -> ET.Element:
+        try:
+            return ET.fromstring(self.package.read_xml(part))
+        except ET.ParseError:
+            raise self.package.refuse(
+                f"corrupt Excel workbook (unreadable {part.lstrip('/')})"
+            ) from None
+
+    def rels(self, part: str) -> dict[str, tuple[str, str]]:
+        """Relationship id -> (type, target part) for PART."""
+        folder, base = posixpath.split(part)
+        rels_part = posixpath.join(folder, "_rels", base + ".rels")
+        if not self.package.has(rels_part):
+            return {}
+        found: dict[str, tuple[str, str]] = {}
+        for rel in self.parse_xml(rels_part).iter(PR + "Relationship"):
+            target = rel.get("Target") or ""
+            if rel.get("TargetMode") == "External" or not target:
+                continue
+            if target.startswith("/"):
+                resolved = target.lstrip("/")
+            else:
+                resolved = posixpath.normpath(posixpath.join(folder, target))
+            found[rel.get("Id") or ""] = (rel.get("Type") or "", resolved)
+        return found
+
+    def load(self) -> None:
+        root = self.parse_xml(self.main)
+        pr = root.find(S + "workbookPr")
+        if pr is not None and pr.get("date1904") in ("1", "true"):
+            self.date1904 = True
+        rels = self.rels(self.main)
+        for kind, target in rels.values():
+            if kind.endswith("/sharedStrings") and self.package.has(target):
+                self._load_shared(target)
+            elif kind.endswith("/styles") and self.package.has(target):
+                self._load_styles(target)
+        sheets = root.find(S + "sheets")
+        for sheet in sheets if sheets is not None else []:
+            kind, target = rels.get(sheet.get(R + "id") or "", ("", ""))
+            part = target if kind.endswith("/worksheet") and self.package.has(target) else None
+            hidden = sheet.get("state") in ("hidden", "veryHidden")
+            self.sheets.append((sheet.get("name") or "?", part, hidden))
+
+    def _load_shared(self, part: str) -> None:
+        total = 0
+        for si in _stream_elements(self.package, part, S + "si"):
+            text = _rich_text(si)
+            total += len(text)
+            self.shared.append(text if total <= MAX_SHARED_CHARS else "")
+
+    def _load_styles(self, part: str) -> None:
+        root = self.parse_xml(part)
+        custom: dict[int, str] = {}
+        formats = root.find(S + "numFmts")
+        for fmt in formats if formats is not None else []:
+            try:
+                custom[int(fmt.get("numFmtId") or "")] = fmt.get("formatCode") or ""
+            except ValueError:
+                continue
+        xfs = root.find(S + "cellXfs")
+        for index, xf in enumerate(xfs if xfs is not None else []):
+            try:
+                fmt_id = int(xf.get("numFmtId") or "0")
+            except ValueError:
+                continue
+            code = custom.get(fmt_id)
+            if (code is not None and _is_date_format(code)) or (
+                code is None and fmt_id in _BUILTIN_DATES
+            ):
+                self.date_styles.add(index)
+
+    def cell_value(self, c: ET.Element) -> str:
+        kind = c.get("t") or "n"
+        if kind == "inlineStr":
+            inline = c.find(S + "is")
+            return _rich_text(inline) if inline is not None else ""
+        v = c.find(S + "v")
+        raw = (v.text or "") if v is not None else ""
+        if not raw:
+            return ""
+        if kind == "s":
+            try:
+                return self.shared[int(raw)]
+            except (ValueError, IndexError):
+                return ""
+        if kind == "b":
+            return "TRUE" if raw.strip() in ("1", "true") else "FALSE"
+        if kind in ("str", "e", "d"):
+            return raw
+        try:
+            number = float(raw)
+        except ValueError:
+            return raw
+        try:
+            style = int(c.get("s") or "0")
+        except ValueError:
+            style = 0
+        if style in self.date_styles:
+            return self._date(number) or _number(number)
+        return _number(number)
+
+    def _date(self, serial: float) -> str | None:
+        base = datetime(1904, 1, 1) if self.date1904 else datetime(1899, 12, 30)
+        days = serial
+        if not self.date1904 and 1 <= serial < 61:
+            days += 1  # Excel counts a 29 February 1900 that never was
+        try:
+            moment = base + timedelta(days=days)
+        except OverflowError:
+            return None
+        moment = moment.replace(microsecond=0) + timedelta(
+            seconds=round(moment.microsecond / 1_000_000)
+        )
+        if serial < 1:
+            return moment.strftime("%H:%M:%S")
+        if moment.hour == moment.minute == moment.second == 0:
+            return moment.strftime("%Y-%m-%d")
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _number(number: float) -> str:
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
+
+
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape(text: str) -> str:
+    """Excel writes characters XML cannot hold (controls) as _xHHHH_; "_x005F_" escapes "_"."""
+    if "_x" not in text:
+        return text
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _rich_text(el: ET.Element) -> str:
+    """The text of a string item: its runs' text, without phonetic guides (rPh)."""
+    parts: list[str] = []
+    for child in el:
+        if child.tag == S + "t":
+            parts.append(child.text or "")
+        elif child.tag == S + "r":
+            t = child.find(S + "t")
+            if t is not None:
+                parts.append(t.text or "")
+    return _unescape("".join(parts))
+
+
+def _stream_elements(package: Package, part: str, tag: str) -> Iterator[ET.Element]:
+    """Each finished TAG element of PART, streamed; each is dropped after the caller has it."""
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    stack: list[ET.Element] = []
+    try:
+        for chunk in package.xml_chunks(part):
+            parser.feed(chunk)
+            for item in parser.read_events():
+                event, elem = cast("tuple[str, ET.Element]", item)
+                if event == "start":
+                    stack.append(elem)
+                    continue
+                stack.pop()
+                if elem.tag == tag:
+                    yield elem
+                    if stack:
+                        stack[-1].remove(elem)
+        parser.close()
+    except ET.ParseError:
+        raise package.refuse(f"corrupt Excel workbook (unreadable {part.lstrip('/')})") from None
+
+
+_COLUMN = re.compile(r"([A-Za-z]{1,3})")
+
+
+def _column_index(ref: str | None, fallback: int) -> int:
+    if not ref:
+        return fallback
+    match = _COLUMN.match(ref)
+    if match is None:
+        return fallback
+    index = 0
+    for letter in match.group(1).upper():
+        index = index * 26 + (ord(letter) - 64)
+    return index - 1
+
+
+MAX_COLUMNS = 1_000
+"""Cells further right than this are left out: no reader scrolls that far, and one stray cell at
+XFD1 must not widen every row of the table to 16,384 columns."""
+
+
+_ROW_WITH_CELLS = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?row\b[^>]*(?<!/)>\s*<(?:[A-Za-z_][\w.-]*:)?c\b"
+)
+
+
+_ROW_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b")
+
+
+def _self_closing(chunk: bytes, start: int) -> bool:
+    """Whether the row tag at START in CHUNK closes itself (<row .../>)."""
+    end = chunk.find(b">", start)
+    return end > 0 and chunk[end - 1 : end] == b"/"
+
+
+def _row_values(book: _Workbook, row: ET.Element) -> tuple[list[str], bool]:
+    values: list[str] = []
+    wide = False
+    column = -1
+    for c in row.iter(S + "c"):
+        column = _column_index(c.get("r"), column + 1)
+        if column >= MAX_COLUMNS:
+            wide = True
+            continue
+        value = book.cell_value(c)
+        if not value:
+            continue
+        if column >= len(values):
+            values.extend([""] * (column + 1 - len(values)))
+        values[column] = value
+    return values, wide
+
+
+def _sheet_rows(book: _Workbook, part: str) -> tuple[list[list[str]], int, bool, bool]:
+    """(kept rows, non-empty rows in all, whether that count is estimated, columns were cut).
+
+    Past the row cap the XML is no longer parsed: rows holding cells are counted in the raw
+    bytes, which is many times faster (a row of empty styled cells counts there too).
+    """
+    rows: list[list[str]] = []
+    total = 0
+    wide = False
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    stack: list[ET.Element] = []
+    counting = estimated = False
+    tail = b""
+    try:
+        for chunk in book.package.xml_chunks(part):
+            if counting:
+                estimated = True
+                window = tail + chunk
+                starts = [m.start() for m in _ROW_START.finditer(window)]
+                if not starts:
+                    tail = window[-64:]
+                    continue
+                last = starts[-1]  # this row may go on in the next chunk: count it then
+                total += sum(1 for _ in _ROW_WITH_CELLS.finditer(window, 0, last))
+                tail = window[last:]
+                continue
+            parser.feed(chunk)
+            for item in parser.read_events():
+                event, elem = cast("tuple[str, ET.Element]", item)
+                if event == "start":
+                    stack.append(elem)
+                    continue
+                stack.pop()
+                if elem.tag != S + "row":
+                    continue
+                values, cut_columns = _row_values(book, elem)
+                wide = wide or cut_columns
+                if stack:
+                    stack[-1].remove(elem)
+                if any(v.strip() for v in values):
+                    total += 1
+                    if total <= MAX_TABLE_ROWS:
+                        rows.append(values)
+            if total >= MAX_TABLE_ROWS:
+                counting = True
+                last = max((m.start() for m in _ROW_START.finditer(chunk)), default=-1)
+                if last >= 0 and chunk.find(b"row>", last) < 0 and not _self_closing(chunk, last):
+                    tail = chunk[last:]  # a row the parser has not finished: counted from here
+        if not counting:
+            parser.close()
+    except ET.ParseError:
+        raise book.package.refuse(
+            f"corrupt Excel workbook (unreadable {part.lstrip('/')})"
+        ) from None
+    return rows, total, estimated, wide
+
+
+def extract_xlsx(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
+    package = open_workbook(data, name)
+    part = _main_part(package)
+    book = _Workbook(package, part)
+    book.load()
+    builder = TextBuilder()
+    notices: list[str] = []
+    for number, (sheet_name, sheet_part, hidden) in enumerate(book.sheets, start=1):
+        builder.line(f"## Sheet: {sheet_name}" + (" (hidden)" if hidden else ""))
+        if sheet_part is None:
+            builder.line("(a chart sheet: no cells)")
+        else:
+            rows, total, estimated, wide = _sheet_rows(book, sheet_part)
+            lines = pipe_table(rows)
+            for line in lines or ["(empty sheet)"]:
+                builder.line(line)
+            if total > MAX_TABLE_ROWS:
+                notices.append(rows_notice(f"sheet {sheet_name}", total, about=estimated))
+            if wide:
+                notices.append(
+                    f"sheet {sheet_name}: columns past the {MAX_COLUMNS:,}th are left out"
+                )
+        builder.line("")
+        if progress is not None:
+            progress(number, len(book.sheets))
+        if builder.full:
+            break
+    return Extracted(builder.text(), builder.truncated, notices=tuple(notices))
+
+
+def open_workbook(data: bytes, name: str) -> Package:
+    """DATA guarded as a zip package that holds an Excel workbook, else refused with the reason."""
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        from chatpro.files.sniff import describe_bytes
+
+        what = describe_bytes(data)
+        if what == "an encrypted Office file":
+            raise FileRefused(
+                f"{name}: encrypted Office file (password-protected); "
+                "remove the password and try again"
+            )
+        raise FileRefused(f"{name}: not an Excel workbook (it looks like {what})")
+    package = Package(data, name, "Excel workbook")
+    if not package.has(CONTENT_TYPES):
+        raise package.refuse("not an Excel workbook (it looks like a ZIP archive)")
+    return package
+
+
+def _main_part(package: Package) -> str:
+    part, _, kind = package.main_part()
+    if kind is None:
+        raise package.refuse(
+            "not an Excel workbook (it looks like a ZIP archive without an Office document)"
+        )
+    if kind[0] != ".xlsx":
+        raise package.refuse(f"not an Excel workbook (it is {kind[1]})")
+    return part

@@ -192,7 +192,7 @@ def _notes(raw: str, part: str) -> list[str]:
     prefix = _LABELS[part][1]
     lines: list[str] = []
     for number, story in enumerate(stories, start=1):
-        body = clean(story).replace("\n", " ")
+        body = clean(story).replace("\n", " ").strip()
         lines.append(f"[^{prefix}{number}]: {body}")
     return lines
 

@@ -37,6 +37,10 @@ def rejoin_letter_spaced(line: str) -> str:
     return _LETTER_SPACED.sub(lambda m: m.group(1).replace(" ", ""), line)
 
 
+LETTER_GAP_LIMIT = 200
+"""Widest gap (thousandths of an em) read as letter spacing; word spaces are 250-333."""
+
+
 def even_letter_spacing(operator: Any, operands: Any, cm: Any, tm: Any) -> None:
     """A pypdf visitor_operand_before that undoes even letter spacing in a TJ array: when most
     gaps between single glyphs are the same, those gaps are set to 0 (pypdf would read each as a
@@ -44,7 +48,7 @@ def even_letter_spacing(operator: Any, operands: Any, cm: Any, tm: Any) -> None:
     if operator != b"TJ" or not operands or not isinstance(operands[0], list):
         return
     items = operands[0]
-    strings = [item for item in items if isinstance(item, str)]
+    strings = [item for item in items if isinstance(item, (str, bytes))]
     singles = sum(1 for item in strings if len(item) == 1)
     gaps = [
         i for i, item in enumerate(items) if isinstance(item, (int, float)) and float(item) < 0
@@ -53,6 +57,8 @@ def even_letter_spacing(operator: Any, operands: Any, cm: Any, tm: Any) -> None:
         return
     sizes = sorted(-float(items[i]) for i in gaps)
     typical = sizes[len(sizes) // 2]
+    if typical >= LETTER_GAP_LIMIT:
+        return  # as wide as a space: these are words, however short
     even = [i for i in gaps if abs(-float(items[i]) - typical) <= typical * 0.25]
     # Letter spacing puts a gap between nearly every two glyphs; word gaps come far less often.
     if len(even) * 5 < len(gaps) * 3 or len(even) * 2 < len(strings):

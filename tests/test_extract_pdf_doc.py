@@ -43,9 +43,7 @@ def pdf_pages(
         extra = b""
         if index in broken:
             body, extra = b"\xff" * 40, b" /Filter /LZWDecode"
-        objects.append(
-            b"<< /Length %d%s >>\nstream\n" % (len(body), extra) + body + b"\nendstream"
-        )
+        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(body), extra) + body + b"\nendstream")
     kids = " ".join(f"{pid} 0 R" for pid in page_ids)
     objects[1] = f"<< /Type /Pages /Kids [{kids}] /Count {len(page_ids)} >>".encode()
     return fs.pdf_document(objects)
@@ -150,7 +148,9 @@ def test_pdf_that_needs_a_password_is_refused_naming_it(
     path.write_bytes(encrypted(pdf_pages([line("Secret")]), algorithm, user_password="pw"))
     result = run_offline("upload", "--extract", str(path))
     assert result.returncode == 2
-    assert result.stderr.strip() == "chatpro: error: locked.pdf: encrypted PDF that needs a password"
+    assert (
+        result.stderr.strip() == "chatpro: error: locked.pdf: encrypted PDF that needs a password"
+    )
     assert result.stdout == ""
 
 
@@ -189,7 +189,9 @@ def test_pdf_letter_spaced_words_are_rejoined() -> None:
 def test_pdf_words_and_lines_are_not_glued() -> None:
     words = "BT /F1 12 Tf 72 700 Td (for) Tj 20 0 Td (the) Tj 22 0 Td (client) Tj ET\n"
     lines = line("Line 1", y=650) + line("Line 2", y=636)
-    justified = "BT /F1 12 Tf 72 600 Td [(W) 80 (e) -333 (ship) -333 (a) -333 (new) -333 (shop)] TJ ET\n"
+    justified = (
+        "BT /F1 12 Tf 72 600 Td [(W) 80 (e) -333 (ship) -333 (a) -333 (new) -333 (shop)] TJ ET\n"
+    )
     text = load_bytes(pdf_pages([words + lines + justified]), "glue.pdf").text
     assert text.splitlines() == ["for the client", "Line 1", "Line 2", "We ship a new shop"]
 

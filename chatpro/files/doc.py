@@ -31,7 +31,6 @@ from chatpro.files.doc_fib import (
 from chatpro.files.sniff import OLE2_MAGIC
 
 
-
 def _piece_table(clx: bytes) -> tuple[list[int], list[bytes]]:
     """CPs (n+1) and Pcds (n) from a Clx: skip the Prc records, then read the PlcPcd."""
     pos = 0

@@ -101,7 +101,9 @@ class Fib:
 
 
 def parse_fib(word: bytes) -> Fib:
-    ident, nfib, _product, lid = struct.unpack_from("<HHHH", word, 0) if len(word) >= 8 else (0,) * 4
+    ident, nfib, _product, lid = (
+        struct.unpack_from("<HHHH", word, 0) if len(word) >= 8 else (0,) * 4
+    )
     flags = u16(word, 10)
     if ident != WORD_IDENT:
         raise Corrupt

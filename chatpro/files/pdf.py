@@ -96,7 +96,7 @@ def _page_text(page: Any) -> tuple[str, bool]:
     text = box.text() if box.dropped else plain
     text = clean_chars(text)
     trusted = not untrusted_fonts(page) and unmapped_share(text) <= UNRELIABLE_SHARE
-    return "\n".join(rejoin_letter_spaced(line) for line in text.splitlines()), trusted
+    return rejoin_letter_spaced(text), trusted
 
 
 def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Extracted:

@@ -33,8 +33,9 @@ def clean_chars(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
-def rejoin_letter_spaced(line: str) -> str:
-    return _LETTER_SPACED.sub(lambda m: m.group(1).replace(" ", ""), line)
+def rejoin_letter_spaced(text: str) -> str:
+    """TEXT with each run of single letters split by single spaces joined into one word."""
+    return _LETTER_SPACED.sub(lambda m: m.group(1).replace(" ", ""), text)
 
 
 LETTER_GAP_LIMIT = 200
@@ -50,9 +51,7 @@ def even_letter_spacing(operator: Any, operands: Any, cm: Any, tm: Any) -> None:
     items = operands[0]
     strings = [item for item in items if isinstance(item, (str, bytes))]
     singles = sum(1 for item in strings if len(item) == 1)
-    gaps = [
-        i for i, item in enumerate(items) if isinstance(item, (int, float)) and float(item) < 0
-    ]
+    gaps = [i for i, item in enumerate(items) if isinstance(item, (int, float)) and float(item) < 0]
     if singles < 3 or singles * 5 < len(strings) * 4 or len(gaps) < 3:
         return
     sizes = sorted(-float(items[i]) for i in gaps)
@@ -138,12 +137,16 @@ def untrusted_fonts(page: Any) -> bool:
     return False
 
 
+_UNMAPPED = re.compile("[\ufffd\ue000-\uf8ff]")
+_BLANKS = re.compile(r"\s")
+
+
 def unmapped_share(text: str) -> float:
-    letters = [ch for ch in text if not ch.isspace()]
-    if not letters:
+    """The share of TEXT's visible characters that are replacement or private-use characters."""
+    if _UNMAPPED.search(text) is None:
         return 0.0
-    odd = sum(1 for ch in letters if ch == _REPLACEMENT or "\ue000" <= ch <= "\uf8ff")
-    return odd / len(letters)
+    visible = len(text) - len(_BLANKS.findall(text))
+    return len(_UNMAPPED.findall(text)) / visible if visible else 0.0
 
 
 def page_ranges(pages: list[int]) -> str:

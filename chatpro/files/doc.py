@@ -1,10 +1,11 @@
-"""Legacy Word 97-2003 (.doc) text in pure Python: olefile opens the compound file, the text is
-read through the document's piece table.
+"""Legacy Word binaries (.doc: Word 97-2003 and Word 6/95) in pure Python: olefile opens the
+compound file, the text is read through the document's piece table.
 
-The File Information Block (FIB) at the start of the WordDocument stream says which table
-stream holds the piece table (0Table or 1Table), where it is (fcClx/lcbClx) and how many
-characters the main text has (ccpText). Each piece descriptor (Pcd) points into WordDocument
-at either 8-bit Windows-1252 text (compressed, at fc/2) or UTF-16LE text (at fc).
+The File Information Block (FIB, see doc_fib) says where the piece table is and how many
+characters each part of the document has. The text stream holds them one after the other: main
+text, footnotes, headers and footers, comments, endnotes, text boxes. Each piece descriptor
+(Pcd) points into WordDocument at 8-bit text or (Word 97 and later) UTF-16LE text. A Word 6/95
+file that was not fast-saved has no piece table: its text is one 8-bit run from fcMin.
 """
 
 from __future__ import annotations
@@ -15,55 +16,19 @@ import struct
 
 from chatpro.errors import FileRefused
 from chatpro.files.common import MAX_TEXT_CHARS, Extracted, Progress, cap_text
+from chatpro.files.doc_fib import (
+    CLX,
+    NFIB_WORD6,
+    PLCF_END_REF,
+    PLCF_FND_REF,
+    SUBDOCUMENTS,
+    Corrupt,
+    Fib,
+    parse_fib,
+    plc_cps,
+    u32,
+)
 from chatpro.files.sniff import OLE2_MAGIC
-
-WORD_IDENT = 0xA5EC
-F_ENCRYPTED = 0x0100
-F_WHICH_TBL_STM = 0x0200
-F_OBFUSCATED = 0x8000
-CLX_INDEX = 33  # fcClx/lcbClx is the 34th pair of FibRgFcLcb97
-
-
-class _Corrupt(Exception):
-    pass
-
-
-def _u16(buf: bytes, at: int) -> int:
-    if at + 2 > len(buf):
-        raise _Corrupt
-    return int(struct.unpack_from("<H", buf, at)[0])
-
-
-def _u32(buf: bytes, at: int) -> int:
-    if at + 4 > len(buf):
-        raise _Corrupt
-    return int(struct.unpack_from("<I", buf, at)[0])
-
-
-def parse_fib(word: bytes) -> dict[str, int]:
-    """The few FIB fields we need: flags, nFib, ccpText, fcClx, lcbClx."""
-    ident, nfib = _u16(word, 0), _u16(word, 2)
-    flags = _u16(word, 10)
-    csw = _u16(word, 32)
-    at = 34 + 2 * csw
-    cslw = _u16(word, at)
-    rglw = at + 2
-    ccp_text = _u32(word, rglw + 3 * 4) if cslw > 3 else 0
-    at = rglw + 4 * cslw
-    cb_rg_fc_lcb = _u16(word, at)
-    blob = at + 2
-    fc_clx = lcb_clx = 0
-    if cb_rg_fc_lcb > CLX_INDEX:
-        fc_clx = _u32(word, blob + 8 * CLX_INDEX)
-        lcb_clx = _u32(word, blob + 8 * CLX_INDEX + 4)
-    return {
-        "ident": ident,
-        "nfib": nfib,
-        "flags": flags,
-        "ccp_text": ccp_text,
-        "fc_clx": fc_clx,
-        "lcb_clx": lcb_clx,
-    }
 
 
 def _piece_table(clx: bytes) -> tuple[list[int], list[bytes]]:
@@ -74,51 +39,64 @@ def _piece_table(clx: bytes) -> tuple[list[int], list[bytes]]:
         if clxt == 0x01:
             cb = struct.unpack_from("<h", clx, pos + 1)[0] if pos + 3 <= len(clx) else -1
             if cb < 0:
-                raise _Corrupt
+                raise Corrupt
             pos += 3 + cb
         elif clxt == 0x02:
-            lcb = _u32(clx, pos + 1)
+            lcb = u32(clx, pos + 1)
             plc = clx[pos + 5 : pos + 5 + lcb]
             if len(plc) != lcb or (lcb - 4) % 12 or lcb < 16:
-                raise _Corrupt
+                raise Corrupt
             n = (lcb - 4) // 12
             cps = list(struct.unpack_from(f"<{n + 1}I", plc, 0))
             pcds = [plc[4 * (n + 1) + 8 * i : 4 * (n + 1) + 8 * (i + 1)] for i in range(n)]
             return cps, pcds
         else:
-            raise _Corrupt
-    raise _Corrupt
+            raise Corrupt
+    raise Corrupt
 
 
-def raw_text(word: bytes, table: bytes, fib: dict[str, int], progress: Progress | None) -> str:
-    """The main document's characters (CP 0..ccpText), straight from the pieces."""
-    fc_clx, lcb_clx = fib["fc_clx"], fib["lcb_clx"]
+def raw_text(word: bytes, table: bytes, fib: Fib, progress: Progress | None) -> str:
+    """Every part's characters (CP 0 to the end of the last part), one character per CP."""
+    wanted = sum(fib.ccps) or 0
+    if not fib.complex and fib.word6:
+        if not wanted:
+            raise Corrupt
+        chunk = word[fib.fc_min : fib.fc_min + wanted]
+        if progress is not None:
+            progress(1, 1)
+        return chunk.decode(fib.codepage, errors="replace")
+    fc_clx, lcb_clx = fib.pair(CLX)
     if lcb_clx == 0 or fc_clx + lcb_clx > len(table):
-        raise _Corrupt
+        raise Corrupt
     cps, pcds = _piece_table(table[fc_clx : fc_clx + lcb_clx])
-    wanted = fib["ccp_text"] or cps[-1]
+    wanted = wanted or cps[-1]
     # Fields and table marks expand a little; stop reading well past the cap, not at the end.
     wanted = min(wanted, MAX_TEXT_CHARS * 2)
     out: list[str] = []
     for i, pcd in enumerate(pcds):
         start, end = cps[i], cps[i + 1]
         if end < start:
-            raise _Corrupt
+            raise Corrupt
         if start >= wanted:
             break
         count = min(end, wanted) - start
         fc_raw = struct.unpack_from("<I", pcd, 2)[0]
-        fc = fc_raw & 0x3FFFFFFF
-        if fc_raw & 0x40000000:
-            offset = fc // 2
+        if fib.word6:
+            chunk = word[fc_raw : fc_raw + count]
+            if len(chunk) != count:
+                raise Corrupt
+            out.append(chunk.decode(fib.codepage, errors="replace"))
+        elif fc_raw & 0x40000000:
+            offset = (fc_raw & 0x3FFFFFFF) // 2
             chunk = word[offset : offset + count]
             if len(chunk) != count:
-                raise _Corrupt
+                raise Corrupt
             out.append(chunk.decode("cp1252", errors="replace"))
         else:
+            fc = fc_raw & 0x3FFFFFFF
             chunk = word[fc : fc + 2 * count]
             if len(chunk) != 2 * count:
-                raise _Corrupt
+                raise Corrupt
             out.append(chunk.decode("utf-16-le", errors="replace"))
         if progress is not None:
             progress(min(end, wanted), wanted)
@@ -159,6 +137,91 @@ def clean(raw: str) -> str:
     return text.strip("\n")
 
 
+def _split(raw: str, fib: Fib) -> dict[str, str]:
+    """The raw text of each part, by name (SUBDOCUMENTS); parts past the text are empty."""
+    parts: dict[str, str] = {}
+    at = 0
+    for name, count in zip(SUBDOCUMENTS, fib.ccps, strict=True):
+        parts[name] = raw[at : at + count]
+        at += count
+    if not fib.ccps[0]:
+        parts["main"] = raw
+    return parts
+
+
+def _note_refs(main: str, fib: Fib, table: bytes) -> str:
+    """MAIN with each footnote, endnote and comment reference as a Markdown footnote mark."""
+    endnote_cps: set[int] = set()
+    footnote_cps: set[int] = set()
+    if not fib.word6:
+        endnote_cps = set(plc_cps(table, *fib.pair(PLCF_END_REF), 2)[:-1])
+        footnote_cps = set(plc_cps(table, *fib.pair(PLCF_FND_REF), 2)[:-1])
+    elif not fib.ccps[5]:
+        footnote_cps = {i for i, ch in enumerate(main) if ch == "\x02"}
+    elif not fib.ccps[1]:
+        endnote_cps = {i for i, ch in enumerate(main) if ch == "\x02"}
+    out: list[str] = []
+    numbers = {"f": 0, "e": 0, "c": 0}
+    for cp, ch in enumerate(main):
+        kind = ""
+        if ch == "\x02":
+            kind = "e" if cp in endnote_cps else "f" if cp in footnote_cps else ""
+        elif ch == "\x05":
+            kind = "c"
+        if kind:
+            numbers[kind] += 1
+            out.append(f"[^{'' if kind == 'f' else kind}{numbers[kind]}]")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_STORY_START = {"footnotes": "\x02", "endnotes": "\x02", "comments": "\x05"}
+_LABELS = {
+    "footnotes": ("Footnotes", ""),
+    "endnotes": ("Endnotes", "e"),
+    "comments": ("Comments", "c"),
+}
+
+
+def _notes(raw: str, part: str) -> list[str]:
+    """Each note of a footnote, endnote or comment part, as a Markdown footnote definition."""
+    mark = _STORY_START[part]
+    stories = [s for s in re.split(f"(?:^|\r){mark}", raw) if clean(s)]
+    prefix = _LABELS[part][1]
+    lines: list[str] = []
+    for number, story in enumerate(stories, start=1):
+        body = clean(story).replace("\n", " ").strip()
+        lines.append(f"[^{prefix}{number}]: {body}")
+    return lines
+
+
+def _unique_lines(raw: str) -> list[str]:
+    """The distinct non-blank lines of a part (headers repeat for first, odd and even pages)."""
+    seen: dict[str, None] = {}
+    for line in clean(raw.replace("\x03", "").replace("\x04", "")).splitlines():
+        if line.strip():
+            seen.setdefault(line.strip(), None)
+    return list(seen)
+
+
+def render(raw: str, fib: Fib, table: bytes) -> str:
+    """The document as Markdown-ish text: the main text, then each other part under a heading."""
+    parts = _split(raw, fib)
+    sections = [clean(_note_refs(parts["main"], fib, table))]
+    for part in ("footnotes", "endnotes", "comments"):
+        lines = _notes(parts[part], part)
+        if lines:
+            sections.append(f"## {_LABELS[part][0]}\n\n" + "\n".join(lines))
+    boxes = _unique_lines(parts["textboxes"] + "\r" + parts["header_textboxes"])
+    if boxes:
+        sections.append("## Text boxes\n\n" + "\n".join(boxes))
+    headers = _unique_lines(parts["headers"])
+    if headers:
+        sections.append("## Headers and footers\n\n" + "\n".join(headers))
+    return "\n\n".join(section for section in sections if section)
+
+
 def extract_doc(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
     if not data.startswith(OLE2_MAGIC):
         from chatpro.files.sniff import describe_bytes
@@ -187,19 +250,20 @@ def extract_doc(data: bytes, name: str, progress: Progress | None = None) -> Ext
                     f"{name}: not a Word 97-2003 document (it looks like {describe_ole(data)})"
                 )
             word = ole.openstream("WordDocument").read()
+            if len(word) >= 4 and struct.unpack_from("<H", word, 2)[0] < NFIB_WORD6:
+                raise FileRefused(f"{name}: Word 2.0 or older documents are not supported")
             fib = parse_fib(word)
-            if fib["ident"] != WORD_IDENT or fib["nfib"] < 0x00C0:
-                raise FileRefused(f"{name}: Word 6/95 or older documents are not supported")
-            if fib["flags"] & (F_ENCRYPTED | F_OBFUSCATED):
+            if fib.encrypted:
                 raise FileRefused(f"{name}: encrypted Word document (password-protected)")
-            table_name = "1Table" if fib["flags"] & F_WHICH_TBL_STM else "0Table"
-            if not ole.exists(table_name):
-                raise _Corrupt
-            table = ole.openstream(table_name).read()
-            text = clean(raw_text(word, table, fib, progress))
+            table = word
+            if fib.table_stream is not None:
+                if not ole.exists(fib.table_stream):
+                    raise Corrupt
+                table = ole.openstream(fib.table_stream).read()
+            text = render(raw_text(word, table, fib, progress), fib, table)
         except FileRefused:
             raise
-        except Exception:  # noqa: BLE001 - _Corrupt, struct.error, olefile's errors on damaged streams
+        except Exception:  # noqa: BLE001 - Corrupt, struct.error, olefile's errors on damaged streams
             raise FileRefused(f"{name}: corrupt Word 97-2003 document (unreadable text)") from None
     capped, truncated = cap_text(text)
     return Extracted(capped, truncated)

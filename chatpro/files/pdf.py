@@ -3,7 +3,8 @@
 pypdf raises its PyPdfError family on damage, DependencyError for ciphers it cannot run without
 an optional package, and, on truly mangled input, plain Python errors from deep inside: all of
 them mean "we cannot read this file", so all become one refusal. Its warnings are silenced here
-because the core never prints.
+because the core never prints. A page that fails alone is skipped with a notice; the file is
+refused only when no page can be read.
 """
 
 from __future__ import annotations
@@ -13,9 +14,21 @@ import io
 import logging
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 from chatpro.errors import FileRefused
 from chatpro.files.common import Extracted, Progress, TextBuilder
+from chatpro.files.pdf_text import (
+    UNRELIABLE_SHARE,
+    PageBoxFilter,
+    clean_chars,
+    even_letter_spacing,
+    page_box,
+    page_ranges,
+    rejoin_letter_spaced,
+    unmapped_share,
+    untrusted_fonts,
+)
 
 STREAM_OUTPUT_LIMIT = 16 * 1024 * 1024
 """Most bytes one decoded PDF stream may produce. pypdf's own default (75 MB) lets a 1 MB flate
@@ -57,31 +70,62 @@ def _quiet() -> Iterator[None]:
         logger.propagate = propagate
 
 
+def _open(data: bytes, name: str) -> Any:
+    """A PdfReader for DATA, decrypted with the empty user password when it is encrypted."""
+    import pypdf
+    from pypdf.errors import DependencyError
+
+    reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+    if reader.is_encrypted:
+        try:
+            opened = reader.decrypt("")
+        except DependencyError:
+            raise FileRefused(
+                f"{name}: encrypted PDF this install cannot open (its cipher needs the "
+                "'cryptography' package)"
+            ) from None
+        if not opened:
+            raise FileRefused(f"{name}: encrypted PDF that needs a password")
+    return reader
+
+
+def _page_text(page: Any) -> tuple[str, bool]:
+    """The visible text of PAGE, cleaned, and whether its fonts let it be trusted."""
+    box = PageBoxFilter(page_box(page))
+    plain = page.extract_text(visitor_text=box, visitor_operand_before=even_letter_spacing) or ""
+    text = box.text() if box.dropped else plain
+    text = clean_chars(text)
+    trusted = not untrusted_fonts(page) and unmapped_share(text) <= UNRELIABLE_SHARE
+    return rejoin_letter_spaced(text), trusted
+
+
 def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
     if not data.startswith(b"%PDF-"):
         from chatpro.files.sniff import describe_bytes
 
         raise FileRefused(f"{name}: not a PDF file (it looks like {describe_bytes(data)})")
-    import pypdf
     from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
+    skipped: list[int] = []
+    unreliable: list[int] = []
     with _quiet():
         try:
-            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-            if reader.is_encrypted:
-                try:
-                    opened = reader.decrypt("")
-                except DependencyError:
-                    raise FileRefused(
-                        f"{name}: encrypted PDF this install cannot open (its cipher needs the "
-                        "'cryptography' package)"
-                    ) from None
-                if not opened:
-                    raise FileRefused(f"{name}: encrypted PDF that needs a password")
+            reader = _open(data, name)
             count = len(reader.pages)
             builder = TextBuilder()
             for index in range(count):
-                page_text = reader.pages[index].extract_text() or ""
+                try:
+                    page_text, trusted = _page_text(reader.pages[index])
+                except (FileNotDecryptedError, DependencyError):
+                    raise
+                except RecursionError:
+                    skipped.append(index + 1)
+                    continue
+                except Exception:  # noqa: BLE001 - one damaged page must not cost the others
+                    skipped.append(index + 1)
+                    continue
+                if not trusted:
+                    unreliable.append(index + 1)
                 if count > 1:
                     builder.line(f"--- Page {index + 1} ---")
                 for line in page_text.splitlines():
@@ -101,4 +145,19 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
             raise FileRefused(f"{name}: corrupt PDF (it could not be read)") from None
     if count == 0:
         raise FileRefused(f"{name}: corrupt PDF (it has no pages)")
-    return Extracted(builder.text(), builder.truncated, pages=count)
+    if len(skipped) == count:
+        raise FileRefused(f"{name}: corrupt PDF (it could not be read)")
+    notices: list[str] = []
+    if skipped:
+        which = "page" if len(skipped) == 1 else "pages"
+        verb = "was" if len(skipped) == 1 else "were"
+        notices.append(
+            f"{which} {page_ranges(skipped)} of {count} could not be read and {verb} skipped"
+        )
+    if unreliable:
+        which = "page" if len(unreliable) == 1 else "pages"
+        notices.append(
+            f"the text of {which} {page_ranges(unreliable)} may not be reliable "
+            "(unmapped font encoding)"
+        )
+    return Extracted(builder.text(), builder.truncated, pages=count, notices=tuple(notices))

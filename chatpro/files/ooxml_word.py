@@ -236,9 +236,11 @@ class _Doc:
         return f"[^{number}]" if kind == "fn" else f"[^e{number}]"
 
     def graphic(self, data: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
-        return charts.graphic_lines(
-            data, rels, lambda part: self.package.side_xml(part, self.notices)
-        )
+        lines = charts.graphic_lines(data, rels, self.load)
+        return ["", *lines, ""] if lines else []
+
+    def load(self, part: str) -> ET.Element | None:
+        return self.package.side_xml(part, self.notices)
 
     def paragraph(self, p: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
         """A paragraph as Markdown lines: the paragraph itself, then its text boxes and charts."""

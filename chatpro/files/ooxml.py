@@ -166,7 +166,8 @@ class Package:
     def scan_all_xml(self) -> None:
         """Inflate every XML part once, bounded, refusing DOCTYPEs and damaged parts.
 
-        python-pptx reads every part itself on open; this makes sure each is what it claims first.
+        A deck's parts are many and read in pieces; checking each once first means a damaged or
+        lying part refuses the file, whichever part it is (as the one main part does for .docx).
         """
         for filename in self.infos:
             if filename.lower().endswith((".xml", ".rels", ".vml")):

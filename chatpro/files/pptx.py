@@ -226,6 +226,7 @@ def _shapes(tree: ET.Element) -> list[ET.Element]:
 
 def extract_pptx(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
     package, part, _ = open_package(data, name, expected=".pptx")
+    package.scan_all_xml()
     deck = _Deck(package)
     presentation = package.side_xml(part)
     if presentation is None:

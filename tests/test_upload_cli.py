@@ -130,7 +130,7 @@ def test_extract_and_dry_run_send_nothing(run, server, home, documents):
     extract = run("upload", "--extract", str(documents["brief.docx"]))
     assert extract.returncode == 0
     assert "Deliver the landing page" in extract.stdout
-    assert "Design\t1 March" in extract.stdout
+    assert "| Design | 1 March |" in extract.stdout
     dry = run(
         "upload", "--dry-run", "--json", str(documents["deck.pptx"]), str(documents["scope.pdf"])
     )

@@ -11,10 +11,10 @@ XML is refused if it declares a DOCTYPE or ENTITY (billion laughs) before any pa
 from __future__ import annotations
 
 import io
+import posixpath
 import struct
 import zipfile
 from collections.abc import Iterator
-from typing import cast
 from xml.etree import ElementTree as ET
 
 from chatpro.errors import FileRefused
@@ -26,24 +26,20 @@ from chatpro.files.common import (
     RATIO_CHECK_FROM_BYTES,
     Extracted,
     Progress,
-    TextBuilder,
 )
 
 CONTENT_TYPES = "[Content_Types].xml"
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+MAX_SIDE_PART_BYTES = 32 * 1024 * 1024
+"""Parts read whole (notes, comments, headers, charts, SmartArt, slides' relationships) are
+skipped with a notice past this inflated size; only the main text is parsed as a stream."""
 
 # What a package's main part says it is: (extension, phrase for messages).
 _WORD = (".docx", "a Word document")
 _POWERPOINT = (".pptx", "a PowerPoint file")
 _EXCEL = (".xlsx", "an Excel workbook")
-
-PPTX_READABLE = frozenset(
-    {
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
-        "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml",
-    }
-)
 
 _FORBIDDEN_XML = tuple(
     word.encode(enc)
@@ -170,7 +166,8 @@ class Package:
     def scan_all_xml(self) -> None:
         """Inflate every XML part once, bounded, refusing DOCTYPEs and damaged parts.
 
-        python-pptx reads every part itself on open; this makes sure each is what it claims first.
+        A deck's parts are many and read in pieces; checking each once first means a damaged or
+        lying part refuses the file, whichever part it is (as the one main part does for .docx).
         """
         for filename in self.infos:
             if filename.lower().endswith((".xml", ".rels", ".vml")):
@@ -179,6 +176,45 @@ class Package:
             else:
                 for _ in self.chunks(filename):
                     pass
+
+    def rels(self, part: str) -> dict[str, tuple[str, str]]:
+        """PART's relationships: id -> (type's last word, e.g. "chart", target part name).
+
+        External targets (hyperlinks, linked files) are left out; a damaged .rels reads as none.
+        """
+        folder, _, base = part.lstrip("/").rpartition("/")
+        rels_part = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
+        root = self.side_xml(rels_part)
+        found: dict[str, tuple[str, str]] = {}
+        if root is None:
+            return found
+        for rel in root.iter(_REL_NS + "Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External" or not target:
+                continue
+            if target.startswith("/"):
+                resolved = target.lstrip("/")
+            else:
+                resolved = posixpath.normpath(posixpath.join(folder, target))
+            found[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], resolved)
+        return found
+
+    def side_xml(self, part: str, notices: list[str] | None = None) -> ET.Element | None:
+        """A small part parsed whole, or None when it is missing, too large or does not parse
+        (with a notice in NOTICES for the last two). DOCTYPEs are still refused."""
+        info = self.infos.get(part.lstrip("/"))
+        if info is None:
+            return None
+        if info.file_size > MAX_SIDE_PART_BYTES:
+            if notices is not None:
+                notices.append(f"skipped {info.filename} (larger than {_mib(MAX_SIDE_PART_BYTES)})")
+            return None
+        try:
+            return ET.fromstring(self.read_xml(part))
+        except ET.ParseError:
+            if notices is not None:
+                notices.append(f"skipped {info.filename} (its XML does not parse)")
+            return None
 
     def content_types(self) -> dict[str, str]:
         """Part name (with leading slash) -> content type, from the overrides."""
@@ -272,108 +308,10 @@ def open_package(data: bytes, name: str, *, expected: str) -> tuple[Package, str
     return package, part, ctype
 
 
-# --- .docx text ---------------------------------------------------------------------------
-
-_SKIP = frozenset({W + "pPr", W + "rPr", W + "instrText", W + "delText", W + "sectPr"})
-_CONTAINERS = frozenset({W + "sdt", W + "sdtContent", W + "customXml", W + "smartTag"})
-
-
-def _para_text(p: ET.Element) -> str:
-    out: list[str] = []
-
-    def walk(el: ET.Element) -> None:
-        for child in el:
-            tag = child.tag
-            if tag in _SKIP:
-                continue
-            if tag == W + "t":
-                out.append(child.text or "")
-            elif tag == W + "tab":
-                out.append("\t")
-            elif tag in (W + "br", W + "cr"):
-                out.append("\n")
-            elif tag == W + "noBreakHyphen":
-                out.append("-")
-            else:
-                walk(child)
-
-    walk(p)
-    return "".join(out)
-
-
-def _cell_text(tc: ET.Element) -> str:
-    lines = [line.strip() for line in _blocks(tc)]
-    return " ".join(line.replace("\t", " ").replace("\n", " ") for line in lines if line)
-
-
-def _blocks(el: ET.Element) -> Iterator[str]:
-    """Lines of text for EL's block-level children, in document order (nested tables are
-    flattened into their cell's text)."""
-    for child in el:
-        tag = child.tag
-        if tag == W + "p":
-            yield _para_text(child)
-        elif tag == W + "tbl":
-            yield from _table_rows(child)
-        elif tag in _CONTAINERS:
-            yield from _blocks(child)
-
-
-def _table_rows(tbl: ET.Element) -> Iterator[str]:
-    for tr in tbl.findall(W + "tr"):
-        cells = [_cell_text(tc) for tc in tr.findall(W + "tc")]
-        yield "\t".join(cells)
+# --- .docx text (in ooxml_word, imported only when a .docx is loaded) ------------------------
 
 
 def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
-    """Paragraphs and tables of a .docx in body order; tables as tab-separated rows.
+    from chatpro.files.ooxml_word import extract_docx as extract
 
-    The main part is parsed as a stream: each top-level paragraph and each row of a top-level
-    table is rendered and dropped as soon as it ends, so memory follows one block, not the
-    document, and parsing stops at the text cap.
-    """
-    package, part, _ = open_package(data, name, expected=".docx")
-    total = package.infos[part.lstrip("/")].file_size
-    builder = TextBuilder()
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    stack: list[ET.Element] = []
-    done = 0
-    try:
-        for chunk in package.xml_chunks(part):
-            parser.feed(chunk)
-            for item in parser.read_events():
-                # start/end events always carry an element
-                event, elem = cast("tuple[str, ET.Element]", item)
-                if event == "start":
-                    stack.append(elem)
-                    continue
-                stack.pop()
-                if elem.tag not in (W + "p", W + "tr") or len(stack) < 2:
-                    continue
-                if stack[1].tag != W + "body":
-                    continue
-                tags = [el.tag for el in stack]
-                tables = tags.count(W + "tbl")
-                if W + "p" in tags:
-                    continue  # a paragraph inside a text box: part of its outer paragraph
-                if elem.tag == W + "p" and tables == 0:
-                    builder.line(_para_text(elem))
-                elif elem.tag == W + "tr" and tables == 1:
-                    builder.line("\t".join(_cell_text(tc) for tc in elem.findall(W + "tc")))
-                else:
-                    continue
-                stack[-1].remove(elem)
-                if builder.full:
-                    break
-            if builder.full:
-                break
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-        else:
-            parser.close()
-    except ET.ParseError:
-        raise package.refuse("corrupt Word document (its XML does not parse)") from None
-    if progress is not None:
-        progress(total, total)
-    return Extracted(builder.text(), builder.truncated)
+    return extract(data, name, progress)

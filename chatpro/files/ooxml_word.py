@@ -1,0 +1,498 @@
+""".docx as Markdown: headings from paragraph styles, lists with Word's own numbers, tables as
+pipe tables, text boxes on their own lines, charts and SmartArt, then footnotes and endnotes
+("[^1]: ..."), headers and footers (each part once) and comments.
+
+The main part is parsed as a stream: each top-level paragraph and each row of a top-level table
+is rendered and dropped as soon as it ends, so memory follows one block, not the document, and
+parsing stops at the text cap. The side parts (styles, numbering, notes, headers) are small and
+read whole, each bounded by MAX_SIDE_PART_BYTES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import cast
+from xml.etree import ElementTree as ET
+
+from chatpro.files import charts
+from chatpro.files.common import Extracted, Progress, TextBuilder
+from chatpro.files.ooxml import Package, open_package
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+A = charts.A
+
+_SKIP = frozenset(
+    {
+        W + "pPr",
+        W + "rPr",
+        W + "instrText",
+        W + "delText",
+        W + "sectPr",
+        W + "footnoteRef",
+        W + "endnoteRef",
+        W + "separator",
+        W + "continuationSeparator",
+        MC + "Fallback",
+    }
+)
+_CONTAINERS = frozenset(
+    {W + "sdt", W + "sdtContent", W + "customXml", W + "smartTag", W + "ins", W + "moveTo"}
+)
+_BODY_CONTAINERS = _CONTAINERS | {MC + "AlternateContent", MC + "Choice"}
+
+
+# --- styles and numbering -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Style:
+    name: str
+    based_on: str | None
+    outline: int | None
+    num: tuple[str, int] | None
+
+
+def _val(el: ET.Element | None, tag: str) -> str | None:
+    if el is None:
+        return None
+    child = el.find(W + tag)
+    return None if child is None else child.get(W + "val")
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+def _num_pr(ppr: ET.Element | None) -> tuple[str | None, int | None]:
+    num_pr = ppr.find(W + "numPr") if ppr is not None else None
+    if num_pr is None:
+        return None, None
+    ilvl = _val(num_pr, "ilvl")
+    return _val(num_pr, "numId"), (None if ilvl is None else _int(ilvl, 0))
+
+
+def _load_styles(root: ET.Element | None) -> dict[str, _Style]:
+    styles: dict[str, _Style] = {}
+    if root is None:
+        return styles
+    for st in root.iter(W + "style"):
+        ppr = st.find(W + "pPr")
+        outline = _val(ppr, "outlineLvl")
+        num_id, ilvl = _num_pr(ppr)
+        styles[st.get(W + "styleId", "")] = _Style(
+            name=(_val(st, "name") or "").lower(),
+            based_on=_val(st, "basedOn"),
+            outline=None if outline is None else _int(outline, 9),
+            num=None if num_id is None else (num_id, ilvl or 0),
+        )
+    return styles
+
+
+@dataclass(frozen=True)
+class _Level:
+    fmt: str
+    text: str
+    start: int
+
+
+def _roman(n: int) -> str:
+    out = []
+    for value, digits in (
+        (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+        (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"),
+    ):  # fmt: skip
+        while n >= value:
+            out.append(digits)
+            n -= value
+    return "".join(out)
+
+
+def format_number(n: int, fmt: str) -> str:
+    if fmt in ("lowerLetter", "upperLetter") and n > 0:
+        letter = chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
+        return letter if fmt == "lowerLetter" else letter.upper()
+    if fmt in ("lowerRoman", "upperRoman") and n > 0:
+        return _roman(n) if fmt == "lowerRoman" else _roman(n).upper()
+    if fmt == "decimalZero":
+        return f"{n:02d}"
+    if fmt == "ordinal":
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return f"{n}{suffix}"
+    return str(n)
+
+
+class _Numbering:
+    """Word's list counters: one per abstract list (numbering instances share it, as in Word),
+    except an instance that overrides a start value, which counts on its own."""
+
+    def __init__(self, root: ET.Element | None) -> None:
+        self.abstract: dict[str, dict[int, _Level]] = {}
+        self.nums: dict[str, tuple[str, dict[int, int]]] = {}
+        self.counters: dict[str, dict[int, int]] = {}
+        if root is None:
+            return
+        for ab in root.iter(W + "abstractNum"):
+            levels: dict[int, _Level] = {}
+            for lvl in ab.findall(W + "lvl"):
+                levels[_int(lvl.get(W + "ilvl"), 0)] = _Level(
+                    fmt=_val(lvl, "numFmt") or "decimal",
+                    text=_val(lvl, "lvlText") or "",
+                    start=_int(_val(lvl, "start"), 1),
+                )
+            self.abstract[ab.get(W + "abstractNumId", "")] = levels
+        for num in root.iter(W + "num"):
+            overrides = {
+                _int(o.get(W + "ilvl"), 0): _int(_val(o, "startOverride"), 1)
+                for o in num.findall(W + "lvlOverride")
+                if o.find(W + "startOverride") is not None
+            }
+            self.nums[num.get(W + "numId", "")] = (_val(num, "abstractNumId") or "", overrides)
+
+    def label(self, num_id: str, ilvl: int) -> str | None:
+        """The next label of list NUM_ID at level ILVL ("3.", "b)", "-"), or None: no list."""
+        if num_id not in self.nums:
+            return None
+        abstract_id, overrides = self.nums[num_id]
+        levels = self.abstract.get(abstract_id, {})
+        level = levels.get(ilvl, _Level("decimal", f"%{ilvl + 1}.", 1))
+        if level.fmt == "none" and "%" not in level.text:
+            return None
+        if level.fmt == "bullet":
+            return "-"
+        key = "num:" + num_id if overrides else "abs:" + abstract_id
+        counts = self.counters.setdefault(key, {})
+
+        def start(i: int) -> int:
+            lv = levels.get(i)
+            return overrides.get(i, lv.start if lv else 1)
+
+        counts[ilvl] = counts.get(ilvl, start(ilvl) - 1) + 1
+        for deeper in [k for k in counts if k > ilvl]:
+            del counts[deeper]
+        text = level.text or f"%{ilvl + 1}."
+        for i in range(9, 0, -1):
+            token = f"%{i}"
+            if token in text:
+                lv = levels.get(i - 1)
+                value = counts.get(i - 1, start(i - 1))
+                text = text.replace(token, format_number(value, lv.fmt if lv else "decimal"))
+        return text.strip() or None
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Doc:
+    package: Package
+    styles: dict[str, _Style]
+    numbering: _Numbering
+    notices: list[str]
+    notes: dict[str, dict[str, ET.Element]] = field(default_factory=dict)
+    note_order: dict[str, list[str]] = field(default_factory=lambda: {"fn": [], "en": []})
+
+    def heading(self, style_id: str | None, ppr: ET.Element | None) -> int | None:
+        direct = _val(ppr, "outlineLvl")
+        if direct is not None:
+            level = _int(direct, 9)
+            return level + 1 if level < 9 else None
+        seen: set[str] = set()
+        while style_id and style_id not in seen:
+            seen.add(style_id)
+            style = self.styles.get(style_id)
+            if style is None:
+                break
+            if style.name == "title":
+                return 1
+            if style.name.startswith("heading ") and style.name[8:].isdigit():
+                return min(max(int(style.name[8:]), 1), 6)
+            if style.outline is not None:
+                return style.outline + 1 if style.outline < 9 else None
+            style_id = style.based_on
+        return None
+
+    def style_num(self, style_id: str | None) -> tuple[str, int] | None:
+        seen: set[str] = set()
+        while style_id and style_id not in seen:
+            seen.add(style_id)
+            style = self.styles.get(style_id)
+            if style is None:
+                return None
+            if style.num is not None:
+                return style.num
+            style_id = style.based_on
+        return None
+
+    def marker(self, kind: str, note_id: str) -> str:
+        order = self.note_order[kind]
+        if note_id not in order:
+            order.append(note_id)
+        number = order.index(note_id) + 1
+        return f"[^{number}]" if kind == "fn" else f"[^e{number}]"
+
+    def graphic(self, data: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
+        lines = charts.graphic_lines(data, rels, self.load)
+        return ["", *lines, ""] if lines else []
+
+    def load(self, part: str) -> ET.Element | None:
+        return self.package.side_xml(part, self.notices)
+
+    def paragraph(self, p: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
+        """A paragraph as Markdown lines: the paragraph itself, then its text boxes and charts."""
+        out: list[str] = []
+        extra: list[str] = []
+
+        def walk(el: ET.Element) -> None:
+            for child in el:
+                tag = child.tag
+                if tag in _SKIP:
+                    continue
+                if tag == W + "t":
+                    out.append(child.text or "")
+                elif tag == W + "tab":
+                    out.append("\t")
+                elif tag in (W + "br", W + "cr"):
+                    out.append("\n")
+                elif tag == W + "noBreakHyphen":
+                    out.append("-")
+                elif tag == W + "footnoteReference":
+                    out.append(self.marker("fn", child.get(W + "id", "")))
+                elif tag == W + "endnoteReference":
+                    out.append(self.marker("en", child.get(W + "id", "")))
+                elif tag == W + "txbxContent":
+                    extra.extend(self.blocks(child, rels))
+                elif tag == A + "graphicData":
+                    extra.extend(self.graphic(child, rels))
+                    walk(child)
+                else:
+                    walk(child)
+
+        walk(p)
+        text = "".join(out).strip()
+        lines = [text] if text else []
+        ppr = p.find(W + "pPr")
+        style_id = _val(ppr, "pStyle")
+        if text:
+            level = self.heading(style_id, ppr)
+            num_id, ilvl = _num_pr(ppr)
+            from_style = self.style_num(style_id)
+            if num_id is None and from_style is not None:
+                num_id, ilvl = from_style[0], ilvl if ilvl is not None else from_style[1]
+            label = self.numbering.label(num_id, ilvl or 0) if num_id not in (None, "0") else None
+            body = text.split("\n")
+            if level is not None:
+                head = " ".join(part.strip() for part in body if part.strip())
+                lines = ["#" * level + " " + (f"{label} {head}" if label else head)]
+            elif label is not None:
+                indent = "    " * (ilvl or 0)
+                pad = indent + " " * (len(label) + 1)
+                lines = [f"{indent}{label} {body[0]}", *(pad + line for line in body[1:])]
+            else:
+                lines = body
+        return lines + extra
+
+    def blocks(self, el: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
+        """Markdown lines of EL's block-level children (paragraphs, tables, content controls)."""
+        lines: list[str] = []
+        for child in el:
+            tag = child.tag
+            if tag == W + "p":
+                lines.extend(self.paragraph(child, rels))
+            elif tag == W + "tbl":
+                rows = [self.row(tr, rels) for tr in _rows(child)]
+                lines.extend(["", *charts.pipe_table(rows), ""])
+            elif tag == MC + "AlternateContent":
+                choice = child.find(MC + "Choice")
+                lines.extend(self.blocks(choice if choice is not None else child, rels))
+            elif tag in _BODY_CONTAINERS:
+                lines.extend(self.blocks(child, rels))
+        return lines
+
+    def row(self, tr: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
+        cells: list[str] = []
+        for tc in _children(tr, W + "tc"):
+            parts: list[str] = []
+            for child in _children(tc, W + "p", W + "tbl"):
+                if child.tag == W + "p":
+                    parts.extend(self.paragraph(child, rels))
+                else:  # a nested table, flattened into the cell
+                    for inner in _rows(child):
+                        parts.append(" / ".join(c for c in self.row(inner, rels) if c))
+            cells.append("<br>".join(charts.cell(part) for part in parts if part.strip()))
+            span = _int(_val(tc.find(W + "tcPr"), "gridSpan"), 1)
+            cells.extend([""] * (min(span, 64) - 1))
+        return cells
+
+
+def _children(el: ET.Element, *tags: str) -> Iterator[ET.Element]:
+    """EL's children with one of TAGS, looking through content controls and the like."""
+    for child in el:
+        if child.tag in tags:
+            yield child
+        elif child.tag in _CONTAINERS:
+            yield from _children(child, *tags)
+        elif child.tag == MC + "AlternateContent":
+            choice = child.find(MC + "Choice")
+            if choice is not None:
+                yield from _children(choice, *tags)
+
+
+def _rows(tbl: ET.Element) -> Iterator[ET.Element]:
+    return _children(tbl, W + "tr")
+
+
+# --- the document ---------------------------------------------------------------------------
+
+
+def _notes(doc: _Doc, part: str | None, tag: str) -> dict[str, ET.Element]:
+    root = doc.package.side_xml(part, doc.notices) if part else None
+    found: dict[str, ET.Element] = {}
+    for note in root.iter(W + tag) if root is not None else []:
+        if note.get(W + "type", "normal") == "normal":
+            found[note.get(W + "id", "")] = note
+    return found
+
+
+def _note_lines(doc: _Doc, kind: str, notes: dict[str, ET.Element], part: str) -> list[str]:
+    lines: list[str] = []
+    rels = doc.package.rels(part) if notes else {}
+    done = 0
+    while done < len(doc.note_order[kind]):  # notes may reference further notes
+        note_id = doc.note_order[kind][done]
+        done += 1
+        note = notes.get(note_id)
+        if note is None:
+            continue
+        marker = doc.marker(kind, note_id)
+        body = [line for line in doc.blocks(note, rels) if line.strip()]
+        first = body[0].strip() if body else ""
+        lines.append(f"{marker}: {first}".rstrip())
+        lines.extend("    " + line for line in body[1:])
+    return lines
+
+
+def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
+    package, part, _ = open_package(data, name, expected=".docx")
+    notices: list[str] = []
+    rels = package.rels(part)
+    by_kind: dict[str, list[str]] = {}
+    for kind, target in rels.values():
+        if target not in by_kind.setdefault(kind, []):
+            by_kind[kind].append(target)
+
+    def first(kind: str) -> str | None:
+        return by_kind.get(kind, [None])[0]
+
+    styles = _load_styles(package.side_xml(first("styles") or "", notices))
+    numbering = _Numbering(package.side_xml(first("numbering") or "", notices))
+    doc = _Doc(package, styles, numbering, notices)
+    builder = TextBuilder()
+
+    def emit(lines: list[str]) -> None:
+        for line in lines:
+            builder.line(line)
+
+    seen_text: set[str] = set()
+
+    def header_footer(kind: str) -> None:
+        for target in by_kind.get(kind, []):
+            root = package.side_xml(target, notices)
+            if root is None:
+                continue
+            lines = doc.blocks(root, package.rels(target))
+            text = "\n".join(lines).strip()
+            if text and text not in seen_text:
+                seen_text.add(text)
+                emit(["", *lines, ""])
+
+    header_footer("header")
+    _stream_body(package, part, doc, rels, builder, progress)
+    footnotes = _notes(doc, first("footnotes"), "footnote")
+    endnotes = _notes(doc, first("endnotes"), "endnote")
+    fn_lines = _note_lines(doc, "fn", footnotes, first("footnotes") or "")
+    en_lines = _note_lines(doc, "en", endnotes, first("endnotes") or "")
+    if fn_lines or en_lines:
+        emit(["", *fn_lines, *en_lines])
+    header_footer("footer")
+    comments = package.side_xml(first("comments") or "", notices)
+    if comments is not None:
+        comment_lines = []
+        for comment in comments.iter(W + "comment"):
+            text = " ".join(line.strip() for line in doc.blocks(comment, {}) if line.strip())
+            author = comment.get(W + "author", "").strip()
+            if text:
+                comment_lines.append(f"- {author}: {text}" if author else f"- {text}")
+        if comment_lines:
+            emit(["", "Comments:", *comment_lines])
+    return Extracted(builder.text(), builder.truncated, notices=tuple(notices))
+
+
+def _stream_body(
+    package: Package,
+    part: str,
+    doc: _Doc,
+    rels: dict[str, tuple[str, str]],
+    builder: TextBuilder,
+    progress: Progress | None,
+) -> None:
+    total = package.infos[part.lstrip("/")].file_size
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    stack: list[ET.Element] = []
+    done = 0
+    table_width = 0  # columns of the top-level table being streamed; 0 outside tables
+    try:
+        for chunk in package.xml_chunks(part):
+            parser.feed(chunk)
+            for item in parser.read_events():
+                # start/end events always carry an element
+                event, elem = cast("tuple[str, ET.Element]", item)
+                if event == "start":
+                    stack.append(elem)
+                    continue
+                stack.pop()
+                tag = elem.tag
+                if tag not in (W + "p", W + "tr", W + "tbl") or len(stack) < 2:
+                    continue
+                if stack[1].tag != W + "body":
+                    continue
+                path = [el.tag for el in stack[2:]]
+                outer = [t for t in path if t not in _BODY_CONTAINERS]
+                if any(t == MC + "Fallback" for t in path):
+                    continue
+                if tag == W + "p" and not outer:
+                    for line in doc.paragraph(elem, rels):
+                        builder.line(line)
+                elif tag == W + "tr" and outer == [W + "tbl"]:
+                    cells = doc.row(elem, rels)
+                    if table_width == 0:
+                        table_width = max(len(cells), 1)
+                        builder.line("")
+                        for line in charts.pipe_table([cells]):
+                            builder.line(line)
+                    else:
+                        cells += [""] * (table_width - len(cells))
+                        builder.line("| " + " | ".join(cells) + " |")
+                elif tag == W + "tbl" and not outer:
+                    table_width = 0
+                    builder.line("")
+                else:
+                    continue
+                stack[-1].remove(elem)
+                if builder.full:
+                    break
+            if builder.full:
+                break
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        else:
+            parser.close()
+    except ET.ParseError:
+        raise package.refuse("corrupt Word document (its XML does not parse)") from None
+    if progress is not None:
+        progress(total, total)

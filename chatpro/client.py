@@ -130,11 +130,16 @@ class ChatClient:
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
-        response = self._create_with_retries(kwargs)
+        raw = self._create_with_retries(kwargs)
         try:
+            try:
+                response = raw.parse()
+                body = None if stream else raw.content
+            except Exception as exc:  # noqa: BLE001 - a body that is not a chat completion
+                raise self._map_error(exc, attempts=1)[0] from None
             if stream:
                 return self._read_stream(response, model, on_text)
-            return self._read_whole(response, model, on_text)
+            return self._read_whole(response, body, model, on_text)
         finally:
             self._guard.end_attempt()
 
@@ -146,7 +151,8 @@ class ChatClient:
         for attempt in range(1, attempts + 1):
             self._guard.begin_attempt()
             try:
-                response: Any = sdk.chat.completions.create(**kwargs)
+                # the raw response too: usage figures are checked as the server sent them
+                response: Any = sdk.chat.completions.with_raw_response.create(**kwargs)
                 return response
             except Exception as exc:  # noqa: BLE001 - every SDK error is mapped below
                 self._guard.end_attempt()
@@ -270,7 +276,9 @@ class ChatClient:
             reason = "the connection was dropped"
         return StreamCut(f"the answer was cut off: {reason}", partial)
 
-    def _read_whole(self, response: Any, model: str, on_text: Callable[[str], None]) -> Reply:
+    def _read_whole(
+        self, response: Any, body: bytes | None, model: str, on_text: Callable[[str], None]
+    ) -> Reply:
         try:
             choices = response.choices
             if not isinstance(choices, list):
@@ -282,7 +290,7 @@ class ChatClient:
             if content is not None and not isinstance(content, str):
                 raise _Malformed
             finish = _short_text(getattr(choice, "finish_reason", None))
-            prompt_tokens, completion_tokens, valid = _usage(getattr(response, "usage", None))
+            prompt_tokens, completion_tokens, valid = _usage(_raw_usage(body))
             served = _short_text(getattr(response, "model", None)) or model
         except ServiceError:
             raise
@@ -306,7 +314,7 @@ class ChatClient:
     def _read_stream(self, stream: Any, model: str, on_text: Callable[[str], None]) -> Reply:
         parts: list[str] = []
         size = 0
-        saw_done = _watch_for_done(stream)
+        watcher = _watch(stream)
         finish_reason: str | None = None
         prompt_tokens = completion_tokens = None
         saw_usage = False
@@ -326,7 +334,8 @@ class ChatClient:
                 finish_reason = finish or finish_reason
                 if usage is not None:
                     saw_usage = True
-                    prompt_tokens, completion_tokens, usage_valid = _usage(usage)
+                    raw_usage = watcher.usage if watcher is not None else usage
+                    prompt_tokens, completion_tokens, usage_valid = _usage(raw_usage)
                 for text in texts:
                     text, n = _utf8_safe_sized(text)
                     if size + n > MAX_ANSWER_BYTES:
@@ -346,7 +355,7 @@ class ChatClient:
                 except Exception:  # noqa: BLE001 - closing a broken stream can fail; nothing to do
                     pass
         if (
-            finish_reason is None and not saw_usage and not saw_done()
+            finish_reason is None and not saw_usage and not (watcher is not None and watcher.seen)
         ):  # neither the end, nor the usage chunk, nor [DONE] came
             partial = "".join(parts)
             if not partial:
@@ -393,13 +402,27 @@ def _chunk_parts(chunk: Any) -> tuple[list[str], str | None, Any, str | None]:
     return texts, finish, getattr(chunk, "usage", None), _short_text(getattr(chunk, "model", None))
 
 
+def _raw_usage(body: bytes | None) -> Any:
+    """The "usage" value of a JSON body exactly as sent (the SDK would turn "12" into 12)."""
+    import json
+
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        return None
+    return data.get("usage") if isinstance(data, dict) else None
+
+
 def _usage(usage: Any) -> tuple[int | None, int | None, bool]:
     """(prompt_tokens, completion_tokens, valid): figures that are not non-negative integers
     (1.5, Infinity, -3, "12", null, true) make the whole usage ignored."""
     if usage is None:
         return None, None, True
-    prompt = getattr(usage, "prompt_tokens", None)
-    completion = getattr(usage, "completion_tokens", None)
+    if isinstance(usage, dict):
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    else:  # the SDK's object, when the raw value could not be seen
+        prompt = getattr(usage, "prompt_tokens", None)
+        completion = getattr(usage, "completion_tokens", None)
     if _token_figure(prompt) and _token_figure(completion):
         return prompt, completion, True
     return None, None, False
@@ -455,34 +478,47 @@ def _is_timeout(exc: BaseException) -> bool:
     return _find(exc, (httpx2.TimeoutException, import_openai().APITimeoutError)) is not None
 
 
-class _DoneWatcher:
-    """Wraps the SDK stream's SSE decoder to notice the `[DONE]` event (the SDK swallows it)."""
+class _EventWatcher:
+    """Wraps the SDK stream's SSE decoder: notices `[DONE]` (the SDK swallows it) and keeps the
+    last "usage" value as the server sent it."""
 
     def __init__(self, decoder: Any) -> None:
         self._decoder = decoder
         self.seen = False
+        self.usage: Any = None
 
     def iter_bytes(self, chunks: Any) -> Any:
+        import json
+
         for event in self._decoder.iter_bytes(chunks):
-            if str(getattr(event, "data", "")).startswith("[DONE]"):
-                self.seen = True
+            data = getattr(event, "data", "")
+            if isinstance(data, str):
+                if data.startswith("[DONE]"):
+                    self.seen = True
+                elif '"usage"' in data and len(data) < 65536:
+                    try:
+                        parsed = json.loads(data)
+                    except ValueError:
+                        parsed = None
+                    if isinstance(parsed, dict) and parsed.get("usage") is not None:
+                        self.usage = parsed["usage"]
             yield event
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._decoder, name)
 
 
-def _watch_for_done(stream: Any) -> Callable[[], bool]:
-    """A check for "the server ended the stream properly", where the SDK lets us see it."""
+def _watch(stream: Any) -> _EventWatcher | None:
+    """A watcher on STREAM's events, where the SDK lets us see them."""
     decoder = getattr(stream, "_decoder", None)
     if decoder is None or not hasattr(decoder, "iter_bytes"):
-        return lambda: False
-    watcher = _DoneWatcher(decoder)
+        return None
+    watcher = _EventWatcher(decoder)
     try:
         stream._decoder = watcher
     except AttributeError:
-        return lambda: False
-    return lambda: watcher.seen
+        return None
+    return watcher
 
 
 def _error_code(exc: Any) -> str | None:

@@ -346,7 +346,9 @@ class ChatClient:
                         raise StreamCut(_ANSWER_CAP_MESSAGE, "".join(parts))
                     size += n
                     parts.append(text)
-                    on_text(text)  # its own errors (a closed stdout, Ctrl-C) pass through as they are
+                    on_text(
+                        text
+                    )  # its own errors (a closed stdout, Ctrl-C) pass through as they are
         finally:
             close = getattr(stream, "close", None)
             if close is not None:

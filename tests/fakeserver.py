@@ -238,7 +238,11 @@ class FakeOpenAI:
                                 "created": 0,
                                 "model": "gpt-4o",
                                 "choices": [
-                                    {"index": 0, "delta": {"content": b.text}, "finish_reason": None}
+                                    {
+                                        "index": 0,
+                                        "delta": {"content": b.text},
+                                        "finish_reason": None,
+                                    }
                                 ],
                             }
                         )

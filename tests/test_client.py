@@ -22,7 +22,10 @@ def make_client(url: str, *, timeout: float = 10, retries: int = 0) -> ChatClien
 def ask(client: ChatClient, *, stream: bool = True) -> tuple[Reply, list[str]]:
     got: list[str] = []
     reply = client.complete(
-        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=stream, on_text=got.append
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=stream,
+        on_text=got.append,
     )
     return reply, got
 
@@ -88,7 +91,10 @@ def test_endless_stream_stops_at_the_answer_cap_with_the_partial_answer(server):
     got: list[str] = []
     with pytest.raises(StreamCut) as info:
         make_client(server.url).complete(
-            model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True, on_text=got.append
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "x"}],
+            stream=True,
+            on_text=got.append,
         )
     assert info.value.message == "the answer was cut off: it passed the 8 MiB limit"
     assert len(info.value.partial) == 8 * MiB
@@ -177,7 +183,9 @@ def test_insufficient_quota_is_not_retried(server):
 
 
 def test_dropped_connection_mid_stream_says_so(server):
-    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
     event = sse(text_chunk("Hel"), done=False)[0]
     body = f"{len(event):x}\r\n".encode() + event + b"\r\n" + b"ff\r\ndata: {"  # then gone
     server.queue(Behaviour(response=head + body))

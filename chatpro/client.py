@@ -166,7 +166,9 @@ class ChatClient:
     def _backoff(attempt: int) -> float:
         return float(min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2.0 ** (attempt - 1)))
 
-    def _map_error(self, exc: Exception, *, attempts: int) -> tuple[ServiceError, float | None]:
+    def _map_error(
+        self, exc: Exception, *, attempts: int
+    ) -> tuple[ServiceError | AuthError, float | None]:
         """The ChatproError for EXC, and whether to retry (seconds to wait; 0 = backoff)."""
         from chatpro.lazy_openai import import_openai
         from chatpro.transport import DeadlineExceeded, GuardError
@@ -460,7 +462,7 @@ def _cap(text: str, limit: int) -> str:
     return text.encode("utf-8")[: max(0, limit)].decode("utf-8", "ignore")
 
 
-def _find(exc: BaseException, kind: type[Any]) -> Any:
+def _find(exc: BaseException, kind: type[Any] | tuple[type[Any], ...]) -> Any:
     """The first exception of type KIND in EXC's cause/context chain, or None."""
     seen: BaseException | None = exc
     for _ in range(50):

@@ -90,7 +90,7 @@ def test_endless_stream_stops_at_the_answer_cap_with_the_partial_answer(server):
     server.queue(Behaviour(endless=True, text="y" * 1000))
     got: list[str] = []
     with pytest.raises(StreamCut) as info:
-        make_client(server.url).complete(
+        make_client(server.url, timeout=300).complete(  # the cap stops it, not the deadline
             model="gpt-4o",
             messages=[{"role": "user", "content": "x"}],
             stream=True,

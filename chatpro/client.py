@@ -2,12 +2,16 @@
 
 The SDK's own retries are off (max_retries=0) so that a 429 `insufficient_quota` fails at once
 and every retry is visible and bounded here. Every SDK and transport error becomes a ChatproError
-with SPEC's exit code; server messages are scrubbed of the key before they are shown.
+with SPEC's exit code; server messages are scrubbed of the key, flattened to one line, capped and
+stripped of control characters before they are shown. Nothing a server sends is trusted: usage
+figures are checked, the answer is capped (`MAX_ANSWER_BYTES`; the body cap, the per-attempt
+deadline and the redirect rule live in chatpro/transport.py), unpaired surrogates become U+FFFD.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,10 +20,15 @@ from urllib.parse import urlsplit
 
 from chatpro.credentials import scrub
 from chatpro.errors import AuthError, ConfigError, ServiceError
+from chatpro.render import strip_controls
 
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({408, 409, 429})  # and every 5xx
 MAX_BACKOFF_SECONDS = 8.0
 BASE_BACKOFF_SECONDS = 0.5
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+MAX_TOKEN_FIGURE = 2**53  # larger "token counts" are nonsense, not usage
+MAX_SERVER_MESSAGE = 300
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -40,10 +49,12 @@ class Reply:
     prompt_tokens: int | None
     completion_tokens: int | None
     finish_reason: str | None
+    usage_valid: bool = True  # False: the server sent figures that are not token counts (ignored)
 
 
 class StreamCut(ServiceError):
-    """The answer began but the stream broke off; the partial text was already delivered."""
+    """The answer was cut off (stream broken, a cap or the deadline reached): an outcome, not a
+    crash. PARTIAL is the text delivered through `on_text` before the cut (may be empty)."""
 
     def __init__(self, message: str, partial: str) -> None:
         super().__init__(message)
@@ -52,7 +63,7 @@ class StreamCut(ServiceError):
 
 def is_loopback(host: str) -> bool:
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -80,18 +91,23 @@ class ChatClient:
         self._config = config
         self._sleep = sleep
         self._sdk: Any = None
+        self._guard: Any = None  # chatpro.transport.Guard, made with the SDK client
 
     def _client(self) -> Any:
         if self._sdk is None:
             from chatpro.lazy_openai import import_openai
 
             openai = import_openai()
+            from chatpro.transport import http_client
+
             cfg = self._config
+            http, self._guard = http_client(cfg.base_url, cfg.timeout)
             self._sdk = openai.OpenAI(
                 api_key=cfg.api_key,
                 base_url=cfg.base_url,
                 timeout=openai.Timeout(cfg.timeout, connect=min(cfg.timeout, 10.0)),
                 max_retries=0,
+                http_client=http,
             )
         return self._sdk
 
@@ -114,20 +130,32 @@ class ChatClient:
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
-        response = self._create_with_retries(kwargs)
-        if stream:
-            return self._read_stream(response, model, on_text)
-        return self._read_whole(response, model, on_text)
+        raw = self._create_with_retries(kwargs)
+        try:
+            try:
+                response = raw.parse()
+                body = None if stream else raw.content
+            except Exception as exc:  # noqa: BLE001 - a body that is not a chat completion
+                raise self._map_error(exc, attempts=1)[0] from None
+            if stream:
+                return self._read_stream(response, model, on_text)
+            return self._read_whole(response, body, model, on_text)
+        finally:
+            self._guard.end_attempt()
 
     # --- internals ----------------------------------------------------------------------------
 
     def _create_with_retries(self, kwargs: dict[str, Any]) -> Any:
         attempts = self._config.max_retries + 1
+        sdk = self._client()
         for attempt in range(1, attempts + 1):
+            self._guard.begin_attempt()
             try:
-                response: Any = self._client().chat.completions.create(**kwargs)
+                # the raw response too: usage figures are checked as the server sent them
+                response: Any = sdk.chat.completions.with_raw_response.create(**kwargs)
                 return response
             except Exception as exc:  # noqa: BLE001 - every SDK error is mapped below
+                self._guard.end_attempt()
                 error, retry_after = self._map_error(exc, attempts=attempt)
                 if retry_after is None or attempt == attempts:
                     raise error from None
@@ -138,50 +166,75 @@ class ChatClient:
     def _backoff(attempt: int) -> float:
         return float(min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2.0 ** (attempt - 1)))
 
-    def _map_error(self, exc: Exception, *, attempts: int) -> tuple[Exception, float | None]:
+    def _map_error(
+        self, exc: Exception, *, attempts: int
+    ) -> tuple[ServiceError | AuthError, float | None]:
         """The ChatproError for EXC, and whether to retry (seconds to wait; 0 = backoff)."""
         from chatpro.lazy_openai import import_openai
+        from chatpro.transport import DeadlineExceeded, GuardError
 
         openai = import_openai()
         tries = f" after {attempts} attempt{'s' if attempts > 1 else ''}"
-        if isinstance(exc, openai.APITimeoutError):
+        guard = _find(exc, GuardError)
+        if isinstance(guard, DeadlineExceeded) or isinstance(exc, openai.APITimeoutError):
             return ServiceError(
                 f"the server did not answer within {self._config.timeout:g} s{tries}"
             ), 0
+        if guard is not None:
+            return ServiceError(guard.reason), None
         if isinstance(exc, openai.APIConnectionError):
             cause = _root_cause(exc)
             return ServiceError(f"cannot connect to {self._config.base_url}: {cause}{tries}"), 0
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            detail = self._server_message(exc)
+            said = self._server_said(exc)
             if status == 401:
                 return AuthError(
                     "the server refused the API key (HTTP 401)",
                     hint="check it with 'chatpro key show'; set another with 'chatpro key set' or OPENAI_API_KEY",
                 ), None
             if status == 403:
-                return AuthError(f"access denied (HTTP 403){detail}"), None
+                return AuthError(f"access denied (HTTP 403){said}"), None
             if status == 429 and _error_code(exc) == "insufficient_quota":
                 return ServiceError(
                     "the API account has no quota left (HTTP 429 insufficient_quota); not retried",
                     hint="check the plan and billing of the account this key belongs to",
                 ), None
-            if status in RETRY_STATUSES:
-                what = "rate limited by the server" if status == 429 else "the server failed"
-                return ServiceError(f"{what} (HTTP {status}){detail}{tries}"), _retry_after(exc)
+            if status in RETRY_STATUSES or 500 <= status <= 599:
+                what = {
+                    429: "rate limited by the server",
+                    408: "the server timed out",
+                    409: "the server reported a conflict",
+                }.get(status, "the server failed")
+                if status in (503, 529):
+                    what = "the server is overloaded"
+                return ServiceError(f"{what} (HTTP {status}){tries}{said}"), _retry_after(exc)
             if status == 404:
                 return ServiceError(
-                    f"the server answered HTTP 404{detail}",
-                    hint="is the model name right for this server?",
+                    f"the server answered HTTP 404 (not found){said}", hint=self._hint_404()
                 ), None
-            return ServiceError(f"the server refused the request (HTTP {status}){detail}"), None
+            return ServiceError(f"the server refused the request (HTTP {status}){said}"), None
         if isinstance(exc, openai.APIResponseValidationError) or _is_json_error(exc):
             return ServiceError("the server's reply is not valid JSON"), None
+        if isinstance(exc, openai.APIError):
+            message = self._clean_message(getattr(exc, "message", None) or str(exc))
+            return ServiceError(f"the server reported an error: {message or 'no details'}"), None
         if isinstance(exc, openai.OpenAIError):
-            return ServiceError(f"request failed: {self._scrub(str(exc))}"), None
-        return ServiceError(f"request failed: {type(exc).__name__}: {self._scrub(str(exc))}"), None
+            return ServiceError(f"request failed: {self._clean_message(str(exc))}"), None
+        return ServiceError(
+            f"request failed: {type(exc).__name__}: {self._clean_message(str(exc))}"
+        ), None
 
-    def _server_message(self, exc: Any) -> str:
+    def _hint_404(self) -> str:
+        """Point at the base URL when its path lacks a version segment, else at the model name."""
+        path = urlsplit(self._config.base_url).path.rstrip("/")
+        last = path.rsplit("/", 1)[-1]
+        if not re.fullmatch(r"v\d+(?:\.\d+)?(?:alpha|beta)?\w*", last):
+            return f"the base URL usually ends in /v1 (OPENAI_BASE_URL={self._config.base_url}/v1)"
+        return "is the model name right for this server?"
+
+    def _server_said(self, exc: Any) -> str:
+        """'; the server said "…"' for an error body with a message, else ''."""
         body = getattr(exc, "body", None)
         message = None
         if isinstance(body, dict):
@@ -190,59 +243,114 @@ class ChatClient:
                 message = inner.get("message")
             elif isinstance(inner, str):
                 message = inner
-        if not message:
-            return ""
-        text = " ".join(str(message).split())[:300]
-        return f": {self._scrub(text)}"
+        text = self._clean_message(str(message)) if message else ""
+        return f'; the server said "{text.rstrip(".")}"' if text else ""
+
+    def _clean_message(self, text: str) -> str:
+        """A server's words made fit to show: no key, one line, no control characters, capped."""
+        flat = strip_controls(self._scrub(_utf8_safe(text[: MAX_SERVER_MESSAGE * 4])))
+        if len(flat) > MAX_SERVER_MESSAGE:
+            flat = flat[: MAX_SERVER_MESSAGE - 1] + "…"
+        return self._scrub(flat)
 
     def _scrub(self, text: str) -> str:
         return scrub(text, [self._config.api_key])
 
-    def _read_whole(self, response: Any, model: str, on_text: Callable[[str], None]) -> Reply:
+    def _cut(self, exc: BaseException, partial: str) -> StreamCut:
+        """The StreamCut for EXC raised while reading a stream."""
+        from chatpro.lazy_openai import import_openai
+        from chatpro.transport import DeadlineExceeded, GuardError
+
+        openai = import_openai()
+        guard = _find(exc, GuardError)
+        if isinstance(guard, DeadlineExceeded) or _is_timeout(exc):
+            reason = f"no complete answer within {self._config.timeout:g} s"
+        elif guard is not None:
+            reason = guard.reason
+        elif _is_json_error(exc):
+            reason = "the server sent a chunk that is not valid JSON"
+        elif isinstance(exc, _Malformed):
+            reason = "the server sent a chunk that is not part of a chat answer"
+        elif isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIConnectionError):
+            message = self._clean_message(getattr(exc, "message", None) or str(exc))
+            reason = f"the server reported an error: {message or 'no details'}"
+        else:
+            reason = "the connection was dropped"
+        return StreamCut(f"the answer was cut off: {reason}", partial)
+
+    def _read_whole(
+        self, response: Any, body: bytes | None, model: str, on_text: Callable[[str], None]
+    ) -> Reply:
         try:
-            choice = response.choices[0] if response.choices else None
-            text = (choice.message.content or "") if choice is not None else ""
-            usage = response.usage
+            choices = response.choices
+            if not isinstance(choices, list):
+                raise _Malformed
+            choice = choices[0] if choices else None
+            if choice is None:
+                raise ServiceError("the server's reply has no answer in it")
+            content = choice.message.content
+            if content is not None and not isinstance(content, str):
+                raise _Malformed
+            finish = _short_text(getattr(choice, "finish_reason", None))
+            prompt_tokens, completion_tokens, valid = _usage(_raw_usage(body))
+            served = _short_text(getattr(response, "model", None)) or model
+        except ServiceError:
+            raise
         except Exception:  # noqa: BLE001 - a reply that is not a chat completion
             raise ServiceError("the server's reply is not a valid chat completion") from None
-        if choice is None:
-            raise ServiceError("the server's reply has no answer in it")
+        text, size = _utf8_safe_sized(content or "")
+        if size > MAX_ANSWER_BYTES:
+            text = _cap(text, MAX_ANSWER_BYTES)
+            on_text(text)
+            raise StreamCut(_ANSWER_CAP_MESSAGE, text)
         on_text(text)
         return Reply(
             text=text,
-            model=getattr(response, "model", None) or model,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
-            finish_reason=choice.finish_reason,
+            model=served,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            finish_reason=finish,
+            usage_valid=valid,
         )
 
     def _read_stream(self, stream: Any, model: str, on_text: Callable[[str], None]) -> Reply:
         parts: list[str] = []
-        saw_done = _watch_for_done(stream)
+        size = 0
+        watcher = _watch(stream)
         finish_reason: str | None = None
         prompt_tokens = completion_tokens = None
+        saw_usage = False
+        usage_valid = True
         served_model = model
         try:
-            for chunk in stream:
-                if getattr(chunk, "model", None):
-                    served_model = chunk.model
-                if chunk.usage is not None:
-                    prompt_tokens = chunk.usage.prompt_tokens
-                    completion_tokens = chunk.usage.completion_tokens
-                for choice in chunk.choices or ():
-                    delta = choice.delta.content if choice.delta is not None else None
-                    if delta:
-                        parts.append(delta)
-                        on_text(delta)
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
-        except Exception as exc:  # noqa: BLE001 - anything mid-stream is a cut-off answer
-            partial = "".join(parts)
-            error, _ = self._map_error(exc, attempts=1)
-            reason = error.message if isinstance(error, ServiceError) else str(error)
-            if _is_json_error(exc):
-                reason = "the server sent a chunk that is not valid JSON"
-            raise StreamCut(f"the answer was cut off: {reason}", partial) from None
+            chunks = iter(stream)
+            while True:
+                try:
+                    chunk = next(chunks)
+                    texts, finish, usage, served = _chunk_parts(chunk)
+                except StopIteration:
+                    break
+                except Exception as exc:  # noqa: BLE001 - anything mid-stream is a cut-off answer
+                    raise self._cut(exc, "".join(parts)) from None
+                served_model = served or served_model
+                finish_reason = finish or finish_reason
+                if usage is not None:
+                    saw_usage = True
+                    raw_usage = watcher.usage if watcher is not None else usage
+                    prompt_tokens, completion_tokens, usage_valid = _usage(raw_usage)
+                for text in texts:
+                    text, n = _utf8_safe_sized(text)
+                    if size + n > MAX_ANSWER_BYTES:
+                        text = _cap(text, MAX_ANSWER_BYTES - size)
+                        if text:
+                            parts.append(text)
+                            on_text(text)
+                        raise StreamCut(_ANSWER_CAP_MESSAGE, "".join(parts))
+                    size += n
+                    parts.append(text)
+                    on_text(
+                        text
+                    )  # its own errors (a closed stdout, Ctrl-C) pass through as they are
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
@@ -251,10 +359,10 @@ class ChatClient:
                 except Exception:  # noqa: BLE001 - closing a broken stream can fail; nothing to do
                     pass
         if (
-            finish_reason is None and prompt_tokens is None and not saw_done()
+            finish_reason is None and not saw_usage and not (watcher is not None and watcher.seen)
         ):  # neither the end, nor the usage chunk, nor [DONE] came
             partial = "".join(parts)
-            if not partial and prompt_tokens is None:
+            if not partial:
                 raise StreamCut("the server closed the stream before answering", partial)
             raise StreamCut(
                 "the answer was cut off: the stream ended before the answer was complete", partial
@@ -265,37 +373,156 @@ class ChatClient:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             finish_reason=finish_reason,
+            usage_valid=usage_valid,
         )
 
 
-class _DoneWatcher:
-    """Wraps the SDK stream's SSE decoder to notice the `[DONE]` event (the SDK swallows it)."""
+_ANSWER_CAP_MESSAGE = (
+    f"the answer was cut off: it passed the {MAX_ANSWER_BYTES // (1024 * 1024)} MiB limit"
+)
+
+
+class _Malformed(Exception):
+    """A reply or chunk whose shape is not a chat completion's."""
+
+
+def _chunk_parts(chunk: Any) -> tuple[list[str], str | None, Any, str | None]:
+    """(answer texts, finish_reason, usage object or None, model) of one stream chunk."""
+    choices = getattr(chunk, "choices", None)
+    if choices is None:
+        choices = []
+    if not isinstance(choices, list):
+        raise _Malformed
+    texts: list[str] = []
+    finish: str | None = None
+    for choice in choices:
+        delta = getattr(choice, "delta", None)
+        content = getattr(delta, "content", None) if delta is not None else None
+        if content is not None and not isinstance(content, str):
+            raise _Malformed
+        if content:
+            texts.append(content)
+        finish = _short_text(getattr(choice, "finish_reason", None)) or finish
+    return texts, finish, getattr(chunk, "usage", None), _short_text(getattr(chunk, "model", None))
+
+
+def _raw_usage(body: bytes | None) -> Any:
+    """The "usage" value of a JSON body exactly as sent (the SDK would turn "12" into 12)."""
+    import json
+
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        return None
+    return data.get("usage") if isinstance(data, dict) else None
+
+
+def _usage(usage: Any) -> tuple[int | None, int | None, bool]:
+    """(prompt_tokens, completion_tokens, valid): figures that are not non-negative integers
+    (1.5, Infinity, -3, "12", null, true) make the whole usage ignored."""
+    if usage is None:
+        return None, None, True
+    if isinstance(usage, dict):
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    else:  # the SDK's object, when the raw value could not be seen
+        prompt = getattr(usage, "prompt_tokens", None)
+        completion = getattr(usage, "completion_tokens", None)
+    if _token_figure(prompt) and _token_figure(completion):
+        return prompt, completion, True
+    return None, None, False
+
+
+def _token_figure(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_TOKEN_FIGURE
+
+
+def _short_text(value: Any, limit: int = 200) -> str | None:
+    """A short one-line identifier from the server (model, finish_reason), or None."""
+    if not isinstance(value, str) or not value or len(value) > limit:
+        return None
+    clean = strip_controls(_utf8_safe(value))
+    return clean or None
+
+
+def _utf8_safe(text: str) -> str:
+    """TEXT with unpaired surrogates (a lone `\\ud800` JSON escape) replaced by U+FFFD."""
+    return _utf8_safe_sized(text)[0]
+
+
+def _utf8_safe_sized(text: str) -> tuple[str, int]:
+    try:
+        return text, len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        text = _SURROGATE.sub("\ufffd", text)
+        return text, len(text.encode("utf-8"))
+
+
+def _cap(text: str, limit: int) -> str:
+    """The longest prefix of TEXT that is at most LIMIT bytes of UTF-8."""
+    return text.encode("utf-8")[: max(0, limit)].decode("utf-8", "ignore")
+
+
+def _find(exc: BaseException, kind: type[Any] | tuple[type[Any], ...]) -> Any:
+    """The first exception of type KIND in EXC's cause/context chain, or None."""
+    seen: BaseException | None = exc
+    for _ in range(50):
+        if seen is None:
+            return None
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    import httpx2
+
+    from chatpro.lazy_openai import import_openai
+
+    return _find(exc, (httpx2.TimeoutException, import_openai().APITimeoutError)) is not None
+
+
+class _EventWatcher:
+    """Wraps the SDK stream's SSE decoder: notices `[DONE]` (the SDK swallows it) and keeps the
+    last "usage" value as the server sent it."""
 
     def __init__(self, decoder: Any) -> None:
         self._decoder = decoder
         self.seen = False
+        self.usage: Any = None
 
     def iter_bytes(self, chunks: Any) -> Any:
+        import json
+
         for event in self._decoder.iter_bytes(chunks):
-            if str(getattr(event, "data", "")).startswith("[DONE]"):
-                self.seen = True
+            data = getattr(event, "data", "")
+            if isinstance(data, str):
+                if data.startswith("[DONE]"):
+                    self.seen = True
+                elif '"usage"' in data and len(data) < 65536:
+                    try:
+                        parsed = json.loads(data)
+                    except ValueError:
+                        parsed = None
+                    if isinstance(parsed, dict) and parsed.get("usage") is not None:
+                        self.usage = parsed["usage"]
             yield event
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._decoder, name)
 
 
-def _watch_for_done(stream: Any) -> Callable[[], bool]:
-    """A check for "the server ended the stream properly", where the SDK lets us see it."""
+def _watch(stream: Any) -> _EventWatcher | None:
+    """A watcher on STREAM's events, where the SDK lets us see them."""
     decoder = getattr(stream, "_decoder", None)
     if decoder is None or not hasattr(decoder, "iter_bytes"):
-        return lambda: False
-    watcher = _DoneWatcher(decoder)
+        return None
+    watcher = _EventWatcher(decoder)
     try:
         stream._decoder = watcher
     except AttributeError:
-        return lambda: False
-    return lambda: watcher.seen
+        return None
+    return watcher
 
 
 def _error_code(exc: Any) -> str | None:
@@ -337,9 +564,4 @@ def _root_cause(exc: BaseException) -> str:
 def _is_json_error(exc: BaseException) -> bool:
     import json
 
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, json.JSONDecodeError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return _find(exc, json.JSONDecodeError) is not None

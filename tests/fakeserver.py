@@ -3,10 +3,13 @@
 It speaks the real wire protocol (JSON and SSE streaming with a final usage chunk, error bodies
 and statuses) so the real `openai` client is exercised end to end. Tests script what the next
 requests get (`server.queue(...)`) and read what the server received (`server.requests`).
+Hostile behaviours too: arbitrary usage values, raw SSE framing, gzip bodies and bombs, endless
+and trickling streams, redirects, and whole raw HTTP responses.
 """
 
 from __future__ import annotations
 
+import gzip as gzip_module
 import json
 import socket
 import threading
@@ -36,6 +39,14 @@ class Behaviour:
     stop_reason: str = "stop"  # the finish_reason sent ("length": the answer hit the limit)
     raw: bytes | None = None  # send these bytes as the body (e.g. invalid JSON)
     prompt_tokens: int | None = None
+    usage: Any = None  # the "usage" object sent as it is (any JSON: 1.5, "12", null, ...)
+    raw_chunks: list[bytes] | None = None  # a streamed body of exactly these byte pieces
+    gzip: bool = False  # gzip the body (content-encoding: gzip)
+    bomb: int = 0  # the body is gzip of this many zero bytes, sent as an SSE stream
+    endless: bool = False  # stream `text` chunks forever (until the client goes away)
+    trickle: bytes | None = None  # stream these bytes one piece at a time, `chunk_delay` apart
+    redirect_to: str | None = None  # answer 307 with this Location
+    response: bytes | None = None  # a whole raw HTTP response (status line and all), then close
 
 
 @dataclass
@@ -138,8 +149,19 @@ class FakeOpenAI:
                 b = server._next()
                 if b.delay:
                     time.sleep(b.delay)
+                if b.response is not None:
+                    self.close_connection = True
+                    self.wfile.write(b.response)
+                    self.wfile.flush()
+                    return
+                if b.redirect_to is not None:
+                    self._send(307, b"", "text/plain", {"location": b.redirect_to, **b.headers})
+                    return
                 if b.raw is not None:
                     self._send(b.status, b.raw, "application/json", b.headers)
+                    return
+                if b.raw_chunks is not None or b.bomb or b.endless or b.trickle is not None:
+                    self._hostile_stream(b)
                     return
                 if b.status != 200:
                     self._send(
@@ -154,11 +176,13 @@ class FakeOpenAI:
                     b.prompt_tokens if b.prompt_tokens is not None else _rough_tokens(body)
                 )
                 completion_tokens = max(1, len(b.text) // 4)
-                usage = {
+                usage: Any = {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,
                     "total_tokens": prompt_tokens + completion_tokens,
                 }
+                if b.usage is not None:
+                    usage = b.usage
                 if body.get("stream"):
                     self._stream(
                         b,
@@ -182,7 +206,62 @@ class FakeOpenAI:
                         ],
                         "usage": usage if b.include_usage else None,
                     }
-                    self._send(200, json.dumps(reply).encode(), "application/json", b.headers)
+                    data = json.dumps(reply).encode()
+                    headers = dict(b.headers)
+                    if b.gzip:
+                        data = gzip_module.compress(data)
+                        headers["content-encoding"] = "gzip"
+                    self._send(200, data, "application/json", headers)
+
+            def _hostile_stream(self, b: Behaviour) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("connection", "close")
+                if b.bomb or b.gzip:
+                    self.send_header("content-encoding", "gzip")
+                for k, v in b.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    if b.bomb:
+                        self.wfile.write(_gzip_zeros(b.bomb))
+                    elif b.trickle is not None:
+                        for i in range(0, len(b.trickle), b.chunk_size):
+                            self.wfile.write(b.trickle[i : i + b.chunk_size])
+                            self.wfile.flush()
+                            time.sleep(b.chunk_delay)
+                    elif b.endless:
+                        piece = json.dumps(
+                            {
+                                "id": "c",
+                                "object": "chat.completion.chunk",
+                                "created": 0,
+                                "model": "gpt-4o",
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "delta": {"content": b.text},
+                                        "finish_reason": None,
+                                    }
+                                ],
+                            }
+                        )
+                        block = f"data: {piece}\n\n".encode() * 64
+                        while True:
+                            self.wfile.write(block)
+                    else:
+                        pieces = b.raw_chunks or []
+                        if b.gzip:
+                            pieces = [gzip_module.compress(b"".join(pieces))]
+                        for piece in pieces:
+                            self.wfile.write(piece)
+                            self.wfile.flush()
+                            if b.chunk_delay:
+                                time.sleep(b.chunk_delay)
+                    self.wfile.flush()
+                except OSError:
+                    pass
 
             def _send(
                 self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
@@ -195,9 +274,7 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _stream(
-                self, b: Behaviour, model: str, usage: dict[str, int], want_usage: bool
-            ) -> None:
+            def _stream(self, b: Behaviour, model: str, usage: Any, want_usage: bool) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("cache-control", "no-cache")
@@ -252,6 +329,44 @@ class FakeOpenAI:
                 self.close_connection = True
 
         return Handler
+
+
+def sse(*objects: Any, done: bool = True) -> list[bytes]:
+    """SSE events for OBJECTS (dicts are JSON-encoded; bytes and str are sent as the data)."""
+    events = []
+    for obj in objects:
+        if isinstance(obj, bytes):
+            data = obj
+        else:
+            data = (obj if isinstance(obj, str) else json.dumps(obj)).encode()
+        events.append(b"data: " + data + b"\n\n")
+    if done:
+        events.append(b"data: [DONE]\n\n")
+    return events
+
+
+def text_chunk(text: str, finish: str | None = None) -> dict[str, Any]:
+    """One chat.completion.chunk carrying TEXT."""
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}],
+    }
+
+
+def _gzip_zeros(size: int) -> bytes:
+    """gzip of SIZE zero bytes, made without holding SIZE bytes in memory."""
+    import io
+
+    out = io.BytesIO()
+    with gzip_module.GzipFile(fileobj=out, mode="wb", compresslevel=9) as gz:
+        block = bytes(1024 * 1024)
+        for _ in range(size // len(block)):
+            gz.write(block)
+        gz.write(bytes(size % len(block)))
+    return out.getvalue()
 
 
 def _rough_tokens(body: dict[str, Any]) -> int:

@@ -123,7 +123,7 @@ class App:
 
         if "client" not in self._cache:
             base_url = self.base_url()
-            key = require_key(self.environ, self.paths.credentials_file)
+            key = require_key(self.environ, self.paths.credentials_file, warn=self.out.warning)
             self.out.secrets.append(key.value)
             self._cache["client"] = ChatClient(
                 ClientConfig(
@@ -141,6 +141,7 @@ class App:
         model: str | None = None,
         system: str | None = None,
         template: str | None = None,
+        client: str | None = None,
         switch: str = "-m",
     ) -> Conversation:
         """A Conversation wired to this process's settings, stores, client and clock."""
@@ -157,6 +158,7 @@ class App:
             model=model,
             system=system,
             template=template,
+            client=client,
             switch=switch,
         )
 

@@ -20,11 +20,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatpro.errors import ChatproError, InputError, Interrupted, ServiceError
 from chatpro.fitting import FileText, Fitted, fit
+from chatpro.money import cost_of, money_number
 from chatpro.usage.rules import cost_units
 
 if TYPE_CHECKING:
@@ -126,6 +128,7 @@ class Answer:
     units: int
     estimated: bool
     warnings: list[str]
+    cost: Decimal | None = None
     stop: ChatproError | None = None
 
     @property
@@ -162,7 +165,7 @@ class Answer:
                 "completion_tokens": self.completion_tokens,
                 "units": self.units,
                 "estimated": self.estimated,
-                "cost": None,
+                "cost": money_number(self.cost),
             },
             "warnings": self.warnings,
             "interrupted": self.interrupted,
@@ -217,6 +220,7 @@ class Conversation:
         model: str | None = None,
         system: str | None = None,
         template: str | None = None,
+        client: str | None = None,
         switch: str = "-m",
     ) -> None:
         self.settings = settings
@@ -235,7 +239,7 @@ class Conversation:
         self.model: str | None = catalog.resolve(model).name if model else None
         if self.model is None:
             catalog.default  # noqa: B018 - an unknown default model is exit 2 now, not after a prompt
-        self.client: str | None = None
+        self.client = client  # None: untagged, or the client of the chat it continues
         self._said_estimated = False
         self._reset()
 
@@ -539,6 +543,7 @@ class Conversation:
 
         text = reply.text if reply is not None else "".join(parts)
         completion_tokens, prompt_tokens, estimated = self._figures(prepared, reply, text)
+        cost = cost_of(prepared.model, prompt_tokens, completion_tokens)
         with deferred_signals():  # charge and record as one step: Ctrl-C waits for both
             warnings = self.ledger.charge(
                 prepared.model,
@@ -559,6 +564,7 @@ class Conversation:
                 units=prepared.units,
                 estimated=estimated,
                 warnings=warnings,
+                cost=cost,
                 stop=stop,
             )
             if turn.log:
@@ -616,6 +622,8 @@ class Conversation:
                 client=self.client,
             )
         )
+        if answer.cost is not None:
+            records[-1]["cost"] = money_number(answer.cost)
         records.append(
             make_record(
                 chat_id=chat_id,

@@ -39,3 +39,17 @@ def format_money(amount: Decimal, currency: str) -> str:
         shown = f"{small}" if small != 0 else ("<0.0001" if amount > 0 else "-0.0000")
         return f"{shown} {currency}"
     return f"{cents:,} {currency}"
+
+
+def money_number(amount: Decimal | None) -> float | None:
+    """AMOUNT for JSON (the log, --json): a number whose shortest repr is the exact decimal, so
+    readers recover it with Decimal(repr(value)); None stays None."""
+    return None if amount is None else float(amount)
+
+
+def money_from_json(value: object) -> Decimal | None:
+    """The exact amount a JSON number written by money_number stands for (None if it is none)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    amount = Decimal(repr(value))
+    return amount if amount.is_finite() and amount >= 0 else None

@@ -62,8 +62,6 @@ class Output:
         self.stdout.write(text)
         self.stdout.flush()
 
-    write_answer = write
-
     def end_answer(self) -> None:
         """Forget a half-received escape sequence at the end of a streamed answer."""
         self._answer = TerminalFilter()
@@ -129,14 +127,6 @@ def format_columns(rows: Sequence[Sequence[str]]) -> str:
         padded = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
         lines.append("  ".join(padded).rstrip())
     return "\n".join(lines)
-
-
-def terminal_safe(text: str) -> str:
-    """TEXT without escape sequences and control characters (newline and tab kept)."""
-    import re
-
-    text = re.sub(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b.", "", text)
-    return "".join(ch for ch in text if ch in "\n\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160))
 
 
 def one_line(text: str, width: int) -> str:

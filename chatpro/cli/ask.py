@@ -8,9 +8,11 @@ import click
 
 from chatpro.cli.common import (
     chat_options,
+    client_option,
     get_app,
     model_option,
     open_conversation,
+    raw_option,
     read_stdin_payload,
     run_turn,
     template_option,
@@ -41,6 +43,8 @@ Examples:
 )
 @template_option
 @chat_options
+@client_option
+@raw_option
 @click.option(
     "--no-stream", is_flag=True, help="Wait for the whole answer instead of streaming it."
 )
@@ -73,6 +77,8 @@ def ask(
     template: str | None,
     continue_latest: bool,
     chat_id: str | None,
+    client: str | None,
+    raw: bool,
     no_stream: bool,
     as_json: bool,
     no_log: bool,
@@ -89,6 +95,7 @@ def ask(
     from chatpro.files import load_path
 
     app = get_app(ctx)
+    app.out.raw = raw
     conversation = open_conversation(
         app,
         model=model,
@@ -96,6 +103,7 @@ def ask(
         template=template,
         continue_latest=continue_latest,
         chat_id=chat_id,
+        client=client,
     )
     text = " ".join(prompt).strip()
     attachments = [load_path(path) for path in files]

@@ -10,9 +10,11 @@ import click
 
 from chatpro.cli.common import (
     chat_options,
+    client_option,
     get_app,
     model_option,
     open_conversation,
+    raw_option,
     template_option,
 )
 
@@ -36,6 +38,8 @@ In the chat:
 @click.option("-s", "--system", metavar="TEXT", help="A system prompt for the chat.")
 @template_option
 @chat_options
+@client_option
+@raw_option
 @click.pass_context
 def chat(
     ctx: click.Context,
@@ -44,6 +48,8 @@ def chat(
     template: str | None,
     continue_latest: bool,
     chat_id: str | None,
+    client: str | None,
+    raw: bool,
 ) -> None:
     """Chat interactively (or line by line from stdin).
 
@@ -59,6 +65,7 @@ def chat(
     from chatpro.cli.chat_loop import ChatSession, run_chat, stream_reader, terminal_reader
 
     app = get_app(ctx)
+    app.out.raw = raw
     conversation = open_conversation(
         app,
         model=model,
@@ -66,6 +73,7 @@ def chat(
         template=template,
         continue_latest=continue_latest,
         chat_id=chat_id,
+        client=client,
         switch="/model",
     )
     session = ChatSession(app, conversation, interactive=app.stdin_is_tty)

@@ -54,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "/help": "show this help",
     "/model [NAME]": "show the model, or switch to NAME (a name or alias: powerful, fast)",
     "/file PATH": "attach a file to your next message (same types and limits as upload)",
+    "/client [NAME]": "show the client this chat is tagged with, or tag it with NAME",
     "/retry": "send your last message again",
     "/save FILE": "write the last answer to FILE",
     "/usage": "show this cycle's allowance per model",
@@ -65,6 +66,7 @@ COMMAND_NAMES = (
     "/help",
     "/model",
     "/file",
+    "/client",
     "/retry",
     "/save",
     "/usage",
@@ -187,6 +189,7 @@ class ChatSession:
             "/help": self._help,
             "/model": self._model,
             "/file": self._file,
+            "/client": self._client,
             "/retry": self._retry,
             "/save": self._save,
             "/usage": self._usage,
@@ -250,6 +253,16 @@ class ChatSession:
                 f"{info.name} does not take files; switch with /model "
                 + (takers[0] if takers else "NAME")
             )
+
+    def _client(self, arg: str) -> None:
+        from chatpro.clients import check_client_name
+
+        if not arg:
+            client = self.conversation.client
+            self._say(f"client: {client}" if client else "no client: this chat is not tagged")
+            return
+        self.conversation.client = check_client_name(arg)
+        self.app.out.notice(f"messages from now on are tagged with client {arg!r}")
 
     def _retry(self, arg: str) -> None:
         if self.last_message is None:

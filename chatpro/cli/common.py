@@ -44,6 +44,23 @@ def chat_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def client_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--client",
+        metavar="NAME",
+        help="Tag this work with a client (default: CHATPRO_CLIENT or client in .chatpro.toml).",
+    )(f)
+
+
+def raw_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--raw",
+        is_flag=True,
+        help="On a terminal, show the answer as received, escape sequences included "
+        "(by default they are removed; piped output is never changed).",
+    )(f)
+
+
 def template_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "-t",
@@ -97,12 +114,29 @@ def open_conversation(
     template: str | None = None,
     continue_latest: bool = False,
     chat_id: str | None = None,
+    client: str | None = None,
     switch: str = "-m",
 ) -> Conversation:
-    """A Conversation for the command's options, continuing a chat when asked to."""
+    """A Conversation for the command's options, continuing a chat when asked to.
+
+    The client tag: --client, else the client of the chat it continues, else CHATPRO_CLIENT,
+    else the nearest .chatpro.toml.
+    """
+    from pathlib import Path
+
+    from chatpro.clients import check_client_name, resolve_client
+
     check_chat_flags(continue_latest, chat_id)
-    conversation = app.conversation(model=model, system=system, template=template, switch=switch)
+    conversation = app.conversation(
+        model=model,
+        system=system,
+        template=template,
+        client=check_client_name(client) if client is not None else None,
+        switch=switch,
+    )
     show_notices(app, conversation.open(chat_id, latest=continue_latest))
+    if conversation.client is None:
+        conversation.client = resolve_client(None, app.environ, Path.cwd())
     return conversation
 
 
@@ -139,6 +173,7 @@ def run_turn(app: App, conversation: Conversation, turn: Turn, *, as_json: bool)
     finally:
         if spinner is not None:
             spinner.stop()
+        out.end_answer()
         if wrote and not wrote[-1].endswith("\n"):
             out.write("\n")
     if as_json:

@@ -9,6 +9,7 @@ import click
 
 from chatpro.cli.common import (
     chat_options,
+    client_option,
     get_app,
     load_stdin,
     model_option,
@@ -79,6 +80,7 @@ Types: .cpp .cs .css .doc .docx .html .java .js .json .md .pdf .php .pptx .py .r
 @model_option
 @template_option
 @chat_options
+@client_option
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object with the answer and usage."
 )
@@ -103,6 +105,7 @@ def upload(
     template: str | None,
     continue_latest: bool,
     chat_id: str | None,
+    client: str | None,
     as_json: bool,
     no_stream: bool,
     no_fallback: bool,
@@ -131,6 +134,7 @@ def upload(
             template=template,
             continue_latest=continue_latest,
             chat_id=chat_id,
+            client=client,
         )
         require_file_model(app.catalog, conversation.model_info)
     attachments = load_all(app, files)

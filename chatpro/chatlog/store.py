@@ -18,7 +18,6 @@ is kept untouched, and no valid line inside retention is ever dropped.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +27,7 @@ from typing import Any
 from chatpro.chatlog import queries, search
 from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
 from chatpro.chatlog.queries import ChatSummary, SearchHit
-from chatpro.chatlog.records import LINE_RE, Window, dump_line, parse_ts
+from chatpro.chatlog.records import LINE_RE, Window, dump_line, loads, parse_ts
 from chatpro.clock import Clock
 from chatpro.errors import ConfigError, StorageError
 from chatpro.fsutil import (
@@ -45,7 +44,7 @@ MAX_RETENTION_DAYS = 90
 
 # Just the ts of a whole line in our format, for the prune's C-speed "nothing expires here" check.
 _TS_ONLY = re.compile(
-    rb'\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
+    rb'(?<![^\n])\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
     rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)"[^\n]*\}\n'
 )
 
@@ -86,7 +85,7 @@ class _Prune(_Rewrite):
             kept = self.window.keeps_fixed(m.group(1))
             return kept, not kept
         try:
-            obj = json.loads(line)
+            obj = loads(line)
         except ValueError:
             obj = None
         if not isinstance(obj, dict):
@@ -111,10 +110,10 @@ class _DropChats(_Rewrite):
     def keep(self, line: bytes) -> tuple[bool, bool]:
         m = LINE_RE.match(line + b"\n")
         if m is not None:
-            chat_id: Any = m.group(2).decode()
+            chat_id: Any = m.group(2).decode("ascii")
         else:
             try:
-                obj = json.loads(line)
+                obj = loads(line)
             except ValueError:
                 return True, False  # unreadable lines are the prune's business
             chat_id = obj.get("chat_id") if isinstance(obj, dict) else None

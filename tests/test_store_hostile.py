@@ -128,7 +128,7 @@ def test_an_over_long_line_is_skipped_unparsed(tmp_path, monkeypatch):
     assert [json.loads(line)["content"] for line in lines_of(path)] == ["before", "after"]
 
 
-def _limited(mem_bytes: int):  # noqa: ANN202 - a preexec_fn
+def _limited(mem_bytes: int):
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
 

@@ -104,7 +104,9 @@ class App:
         from chatpro.usage import Ledger
 
         if "ledger" not in self._cache:
-            self._cache["ledger"] = Ledger(self.paths.ledger_file, clock=self.clock)
+            self._cache["ledger"] = Ledger(
+                self.paths.ledger_file, clock=self.clock, warn=self.out.warning
+            )
         return self._cache["ledger"]  # type: ignore[no-any-return]
 
     def base_url(self) -> str:

@@ -515,6 +515,17 @@ class Conversation:
 
         turn = prepared.turn
         client = self.client_factory()  # a missing key or bad base URL: exit 4, nothing sent
+        self.ledger.check_writable()  # a ledger or log that cannot be written: before sending
+        if turn.log:
+            self.log.check_writable()
+        reservation = self.ledger.reserve(
+            prepared.model,
+            cost=prepared.units,
+            lookup=self.catalog.lookup,
+            no_fallback=True,  # prepare chose the model; a race that spent it is exit 3
+            has_files=bool(prepared.files),
+            ttl_seconds=self._reservation_ttl(),
+        )
         parts: list[str] = []
 
         def collect(text: str) -> None:
@@ -534,16 +545,23 @@ class Conversation:
             )
         except StreamCut as exc:
             if not exc.partial and not parts:
+                self.ledger.release(reservation)
                 raise ServiceError(exc.message) from None  # nothing came: free, nothing logged
             stop = exc
         except KeyboardInterrupt:
             if not parts:
+                self.ledger.release(reservation)
                 raise Interrupted() from None
             stop = Interrupted(partial_kept=True)
+        except BaseException:
+            self.ledger.release(reservation)
+            raise
 
         text = reply.text if reply is not None else "".join(parts)
         completion_tokens, prompt_tokens, estimated = self._figures(prepared, reply, text)
         cost = cost_of(prepared.model, prompt_tokens, completion_tokens)
+        if turn.log:
+            self.log.prune_if_due()  # a long rewrite never runs with Ctrl-C held
         with deferred_signals():  # charge and record as one step: Ctrl-C waits for both
             warnings = self.ledger.charge(
                 prepared.model,
@@ -551,6 +569,9 @@ class Conversation:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
                 warn_at=self.settings.warn_at,
+                reservation=reservation,
+                client=self.client,
+                cost=None if cost is None else str(cost),
             )
             answer = Answer(
                 chat_id=prepared.chat_id,
@@ -571,6 +592,14 @@ class Conversation:
                 self._record(prepared, answer)
         self._remember(prepared, answer)
         return answer
+
+    def _reservation_ttl(self) -> float:
+        """How long a reservation outlives a process killed mid-request: every attempt's whole
+        deadline and the waits between them."""
+        from chatpro.client import MAX_BACKOFF_SECONDS
+
+        attempts = self.settings.max_retries + 1
+        return self.settings.timeout * attempts + MAX_BACKOFF_SECONDS * (attempts - 1) + 5
 
     def _figures(self, prepared: Prepared, reply: Reply | None, text: str) -> tuple[int, int, bool]:
         """(completion tokens, prompt tokens, estimated): the server's figures when it sent
@@ -640,9 +669,7 @@ class Conversation:
                 client=self.client,
             )
         )
-        for sha, text in prepared.new_file_texts:
-            self.log.store_file_text(sha, text)
-        self.log.append(records)
+        self.log.append(records, files=dict(prepared.new_file_texts))
 
     def _remember(self, prepared: Prepared, answer: Answer) -> None:
         """The chat goes on from here: later turns carry this exchange and its files."""

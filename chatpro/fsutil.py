@@ -11,11 +11,12 @@ import contextlib
 import errno
 import os
 import secrets
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from chatpro.errors import StorageError
-from chatpro.paths import FILE_MODE, ensure_dir
+from chatpro.paths import DIR_MODE, FILE_MODE, ensure_dir
 
 
 def describe_os_error(exc: OSError, path: Path) -> str:
@@ -127,12 +128,63 @@ def is_temp_for(candidate: Path, path: Path) -> bool:
     return candidate.name.startswith(f".{path.name}.tmp-")
 
 
+def real_path(path: Path) -> Path:
+    """PATH with symlinks followed: a rewrite replaces the link's target, in the target's own
+    directory, and the link stays a link."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+def tighten_mode(path: Path, warn: Callable[[str], None]) -> None:
+    """Set a file of ours back to 0600 (a directory to 0700) when group or others have any access,
+    and say so through WARN. Files that are missing or not ours (another owner) are left alone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if not st.st_mode & 0o077 or st.st_uid != os.geteuid():
+        return
+    if stat.S_ISDIR(st.st_mode):
+        want, kind = DIR_MODE, "directory"
+    elif stat.S_ISREG(st.st_mode):
+        want, kind = FILE_MODE, "file"
+    else:
+        return
+    try:
+        os.chmod(path, want)
+    except OSError:
+        return
+    warn(
+        f"{path} was open to other users (mode {stat.S_IMODE(st.st_mode):04o});"
+        f" set the {kind} to {want:04o}"
+    )
+
+
+def check_writable_file(path: Path) -> None:
+    """Raise StorageError when PATH could not be appended to or replaced: checked before a request
+    is sent, so nothing is charged for an answer that could not be kept."""
+    target = real_path(path)
+    if target.exists() and not target.is_file():
+        kind = "a directory" if target.is_dir() else "not a regular file"
+        raise StorageError(
+            f"cannot write {path}: it is {kind}", hint=f"move {target} out of the way"
+        )
+    directory = target.parent
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+        raise StorageError(f"cannot write {path}: {directory} is not writable")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise StorageError(f"cannot write {path}: permission denied")
+
+
 @contextlib.contextmanager
 def atomic_writer(path: Path, mode: int = FILE_MODE) -> Iterator[int]:
     """Yield a file descriptor to a temp file beside PATH; on success fsync and rename it over PATH.
 
-    On any error the temp file is removed and PATH is untouched.
+    On any error the temp file is removed and PATH is untouched. A symlinked PATH is followed:
+    the temp file goes beside the target, which is replaced, and the link is kept.
     """
+    path = real_path(path)
     ensure_dir(path.parent)
     tmp = temp_path_for(path)
     try:
@@ -179,6 +231,7 @@ def fsync_dir(directory: Path) -> None:
 
 def remove_stale_temps(path: Path) -> None:
     """Remove temp files a killed rewrite of PATH left behind. Call only under PATH's exclusive lock."""
+    path = real_path(path)
     with contextlib.suppress(OSError):
         for entry in path.parent.iterdir():
             if is_temp_for(entry, path):

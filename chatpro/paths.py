@@ -41,6 +41,11 @@ class Paths:
         return self.data_dir / "usage.jsonl"
 
     @property
+    def files_dir(self) -> Path:
+        """Extracted texts of files attached to logged chats, by sha256 (beside the log)."""
+        return self.data_dir / "files"
+
+    @property
     def input_history_file(self) -> Path:
         return self.data_dir / "input_history"
 
@@ -53,6 +58,7 @@ class Paths:
             "templates": str(self.templates_dir),
             "chats": str(self.chats_file),
             "ledger": str(self.ledger_file),
+            "files": str(self.files_dir),
             "input_history": str(self.input_history_file),
         }
 

@@ -37,7 +37,7 @@ def rec(
 
 def write_raw(path: Path, records: Sequence[dict[str, Any]], tail: bytes = b"") -> None:
     """Put records on disk without the store (no prune, no lock), e.g. already-expired ones."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(path, "ab") as fh:
         fh.write(b"".join(dump_line(r) for r in records) + tail)
     os.chmod(path, 0o600)

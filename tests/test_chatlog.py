@@ -253,8 +253,9 @@ def test_lines_from_other_writers_are_read_and_kept(path: Path) -> None:
         "v": 1,
         "model": "gpt-4o",
     }
-    path.parent.mkdir(parents=True)
+    path.parent.mkdir(mode=0o700, parents=True)
     path.write_text(json.dumps(foreign, separators=(",", ":")) + "\n")
+    path.chmod(0o600)
     log, warnings = make_log(path)
     log.append([rec(chat, "ours")])
     assert [r["content"] for r in log.messages(chat)] == ["written by jq", "ours"]

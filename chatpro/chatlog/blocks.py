@@ -19,6 +19,9 @@ from typing import BinaryIO
 from chatpro.errors import StorageError
 
 BLOCK = 64 * 1024  # measured: blocks that stay in the CPU cache scan fastest
+MAX_LINE = 64 * 1024 * 1024  # longer lines are skipped unparsed (no record of ours comes near)
+OVERSIZED = b"\x00"  # stands for a skipped over-long line: never valid JSON, so readers skip it
+OVERSIZED_LINE = OVERSIZED + b"\n"
 
 
 @dataclass
@@ -58,46 +61,96 @@ def open_log(path: Path) -> Iterator[tuple[BinaryIO, int] | None]:
 
 def forward(fh: BinaryIO, size: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
     """(offset, block) pairs; every block is whole lines ending in b"\\n", except possibly the
-    last one, which is the unterminated tail (check ``block.endswith(b"\\n")``)."""
+    last one, which is the unterminated tail (check ``block.endswith(b"\\n")``).
+
+    A line longer than MAX_LINE is never held in memory: it is read past and handed out as the
+    one-line block OVERSIZED_LINE (or OVERSIZED when it is the unterminated tail). Every chunk is
+    copied a bounded number of times, so reading stays linear in the file's size."""
     fh.seek(start)
-    pos = start
-    carry = b""
-    carry_at = start
+    pos = start  # file offset of the next chunk
+    parts: list[bytes] = []  # the unfinished line so far, starting at line_start
+    pending = 0
+    line_start = start
+    oversized = False
     while pos < size:
         chunk = fh.read(min(BLOCK, size - pos))
         if not chunk:
             break
+        chunk_at = pos
         pos += len(chunk)
+        if oversized:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                continue
+            yield line_start, OVERSIZED_LINE
+            oversized = False
+            line_start = chunk_at + nl + 1
+            chunk_at = line_start
+            chunk = chunk[nl + 1 :]
         cut = chunk.rfind(b"\n") + 1
         if cut == 0:
-            carry += chunk
+            if chunk:
+                parts.append(chunk)
+                pending += len(chunk)
+                if pending > MAX_LINE:
+                    parts, pending, oversized = [], 0, True
             continue
-        block = carry + chunk[:cut] if carry else (chunk if cut == len(chunk) else chunk[:cut])
-        yield carry_at, block
-        carry_at += len(block)
-        carry = chunk[cut:]
-    if carry:
-        yield carry_at, carry
+        if parts:
+            parts.append(chunk[:cut])
+            block = b"".join(parts)
+        else:
+            block = chunk if cut == len(chunk) else chunk[:cut]
+        yield line_start, block
+        line_start = chunk_at + cut
+        rest = chunk[cut:]
+        parts, pending = ([rest], len(rest)) if rest else ([], 0)
+    if oversized:
+        yield line_start, OVERSIZED
+    elif parts:
+        yield line_start, b"".join(parts)
 
 
 def backward(fh: BinaryIO, size: int) -> Iterator[tuple[int, bytes]]:
     """(offset, block) pairs from the end of the file towards the start. Each block is whole
-    lines ending in b"\\n", except the first pair, which may be the unterminated tail."""
+    lines ending in b"\\n", except the first pair, which may be the unterminated tail.
+
+    As in ``forward``, a line longer than MAX_LINE comes out as OVERSIZED_LINE (OVERSIZED when it
+    is the tail), and each chunk is copied a bounded number of times."""
     end = size
-    pending = b""  # bytes [end, end + len(pending)): the end of a line that began further back
+    parts: list[bytes] = []  # bytes from `end` on that belong to a line that began further back
+    pending = 0
+    oversized = False
+    terminated = True  # whether that line ends in a newline (only the file's tail may not)
     while end > 0:
         start = max(0, end - BLOCK)
         fh.seek(start)
-        data = fh.read(end - start) + pending
+        data = fh.read(end - start)
         end = start
         cut = 0
         if start > 0:
             cut = data.find(b"\n") + 1
-            if cut == 0:  # no line boundary in this block: one long line, keep reading back
-                pending = data
+            if cut == 0:  # no line boundary in this chunk: one long line, keep reading back
+                if not parts and not oversized:
+                    terminated = data.endswith(b"\n")
+                if not oversized:
+                    parts.append(data)
+                    pending += len(data)
+                    if pending > MAX_LINE:
+                        parts, pending, oversized = [], 0, True
                 continue
-        pending = data[:cut]
-        block = data[cut:]
+        head = data[cut:]
+        if oversized:
+            last = head.rfind(b"\n") + 1
+            block = head[:last] + (OVERSIZED_LINE if terminated else OVERSIZED)
+        elif parts:
+            parts.append(head)
+            block = b"".join(reversed(parts))
+        else:
+            block = head
+        oversized = False
+        parts = [data[:cut]] if cut else []
+        pending = cut
+        terminated = True
         if not block:
             continue
         if not block.endswith(b"\n"):

@@ -8,7 +8,6 @@ JSON parser, so nothing valid is ever missed and unreadable lines are counted fo
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chatpro.chatlog.blocks import Skipped, backward, forward, line_at, open_log, split_lines
-from chatpro.chatlog.records import LINE_RE, Window, load_record, parse_ts, title_of
+from chatpro.chatlog.records import LINE_RE, LINE_START, Window, load_record, parse_ts, title_of
 
 SNIPPET_CHARS = 80
 
@@ -99,7 +98,8 @@ def record_of(source: Any) -> dict[str, Any]:
         return source
     if isinstance(source, re.Match):
         source = source.group(0)
-    return json.loads(source)  # type: ignore[no-any-return]
+    record = load_record(source)
+    return {} if record is None else record
 
 
 # --- records -------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def messages(path: Path, chat_id: str, window: Window, skipped: Skipped) -> list
 def latest_chat_id(path: Path, window: Window, skipped: Skipped) -> str | None:
     for row, _ in _newest_rows(path, skipped):
         if window.keeps_any(row[2]):
-            return row[1].decode()
+            return row[1].decode("utf-8", "replace")
     return None
 
 
@@ -199,9 +199,11 @@ class _Chats:
             assert first_ts is not None and last_ts is not None
             out.append(
                 ChatSummary(
-                    chat_id=cid.decode(),
+                    chat_id=cid.decode("utf-8", "replace"),
                     title=title or "",
-                    model=(answer_model if answer_model is not None else model).decode(),
+                    model=(answer_model if answer_model is not None else model).decode(
+                        "utf-8", "replace"
+                    ),
                     messages=count,
                     first_ts=first_ts,
                     last_ts=last_ts,
@@ -269,6 +271,18 @@ def _total_all(path: Path, agg: _Chats, skipped: Skipped) -> None:
                     add(row, record, False)
 
 
+def plain_block(block: bytes) -> bool:
+    """Every line of BLOCK starts and ends the way our writer's lines do (C-speed counts only).
+
+    A torn or garbage line fails this, so callers that only look at some lines still see it."""
+    lines = block.count(b"\n")
+    return (
+        block.startswith(LINE_START)
+        and block.endswith(b"}\n")
+        and block.count(b"}\n" + LINE_START) == lines - 1
+    )
+
+
 def _total_selected(path: Path, agg: _Chats, wanted: list[bytes], skipped: Skipped) -> None:
     ids = set(wanted)
     pick = re.compile(b'"chat_id": ?"(' + b"|".join(re.escape(c) for c in wanted) + b')"')
@@ -277,13 +291,15 @@ def _total_selected(path: Path, agg: _Chats, wanted: list[bytes], skipped: Skipp
             return
         fh, size = opened
         for _, block in forward(fh, size):
-            if not block.endswith(b"\n"):  # the unterminated tail: torn, or being written
+            if not plain_block(block):  # a torn tail, a garbage line, a foreign writer's format
                 for row, record in slow_rows(block, skipped):
                     if row[1] in ids:
                         agg.add(row, record, False)
                 continue
-            for hit in pick.finditer(block):
+            pos = 0
+            while (hit := pick.search(block, pos)) is not None:
                 start, end = line_at(block, hit.start())
+                pos = end
                 m = LINE_RE.match(block, start)
                 if m is not None and m.end() == end:
                     agg.add(m.groups(), m, True)  # type: ignore[arg-type]

@@ -26,8 +26,11 @@ _HEAD = (
     rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)", '
     rb'"role": "([a-z]+)", "model": "([^"\\\n]*)", "content": "'
 )
-LINE_RE = re.compile(_HEAD + rb"[^\n]*\}\n")
+# `(?<![^\n])` (only at a line's start) keeps the scan linear: without it a garbage line holding
+# the head many times is rescanned from each copy (a 2.4 MB line took a minute).
+LINE_RE = re.compile(rb"(?<![^\n])" + _HEAD + rb"[^\n]*\}\n")
 LINE_START = b'{"v": 1, "id": "'
+MAX_INT_DIGITS = 18  # any count of ours fits; longer integers mark a line as unreadable
 _FIXED_TS = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d")
 
 
@@ -105,14 +108,71 @@ def dump_line(record: dict[str, Any]) -> bytes:
     ordered.update((key, value) for key, value in record.items() if key not in ordered)
     try:
         return (json.dumps(ordered, ensure_ascii=False) + "\n").encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: let json escape them instead of writing bad UTF-8
-        return (json.dumps(ordered) + "\n").encode("ascii")
+    except UnicodeEncodeError:  # unpaired surrogates (a server, a document): stored as U+FFFD
+        return (json.dumps(_clean(ordered), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number chatpro writes")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError("number out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:  # 10^400: never a figure of ours
+        raise ValueError("number out of range")
+    return int(text)
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=_finite_float, parse_int=_bounded_int, parse_constant=_no_constant
+)
+_LONE_SURROGATE = re.compile(rb"\\[uU][dD][89a-fA-F]")
+
+
+def loads(line: bytes | str) -> Any:
+    """json.loads for lines from disk: any shape (deep nesting, NaN, 1e400, 10^400, invalid
+    UTF-8) raises ValueError, never RecursionError or OverflowError. Strings come back with
+    unpaired surrogates turned into U+FFFD, so they can always be printed and re-encoded."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        value = _DECODER.decode(text)
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        raise ValueError(f"unreadable line: {exc.__class__.__name__}") from None
+    raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+    if _LONE_SURROGATE.search(raw):
+        value = _clean(value)
+    return value
+
+
+def clean_text(text: str) -> str:
+    """TEXT with each unpaired surrogate replaced by U+FFFD (pairs are joined as they should be)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k): _clean(v) for k, v in value.items()}
+    return value
 
 
 def load_record(line: bytes) -> dict[str, Any] | None:
     """The record on LINE, or None when the line is not a readable message record."""
     try:
-        obj = json.loads(line)
+        obj = loads(line)
     except ValueError:
         return None
     if not isinstance(obj, dict):
@@ -129,7 +189,7 @@ def load_record(line: bytes) -> dict[str, Any] | None:
 
 def is_json_object(line: bytes) -> bool:
     try:
-        return isinstance(json.loads(line), dict)
+        return isinstance(loads(line), dict)
     except ValueError:
         return False
 

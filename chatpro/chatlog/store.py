@@ -18,33 +18,37 @@ is kept untouched, and no valid line inside retention is ever dropped.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from chatpro.chatlog import queries, search
 from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
+from chatpro.chatlog.files import FileStore
 from chatpro.chatlog.queries import ChatSummary, SearchHit
-from chatpro.chatlog.records import LINE_RE, Window, dump_line, parse_ts
+from chatpro.chatlog.records import LINE_RE, Window, dump_line, loads, parse_ts
 from chatpro.clock import Clock
 from chatpro.errors import ConfigError, StorageError
 from chatpro.fsutil import (
     append_line,
     atomic_write_bytes,
     atomic_writer,
+    check_writable_file,
     file_lock,
     lock_path_for,
     remove_stale_temps,
+    tighten_mode,
     write_all,
 )
 from chatpro.settings_schema import MAX_RETENTION_DAYS as MAX_RETENTION_DAYS
 
+_SHA256 = re.compile(rb'"sha256": ?"([0-9a-fA-F]{64})"')  # an attachment's reference to its text
+
 # Just the ts of a whole line in our format, for the prune's C-speed "nothing expires here" check.
 _TS_ONLY = re.compile(
-    rb'\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
+    rb'(?<![^\n])\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
     rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)"[^\n]*\}\n'
 )
 
@@ -85,7 +89,7 @@ class _Prune(_Rewrite):
             kept = self.window.keeps_fixed(m.group(1))
             return kept, not kept
         try:
-            obj = json.loads(line)
+            obj = loads(line)
         except ValueError:
             obj = None
         if not isinstance(obj, dict):
@@ -110,10 +114,10 @@ class _DropChats(_Rewrite):
     def keep(self, line: bytes) -> tuple[bool, bool]:
         m = LINE_RE.match(line + b"\n")
         if m is not None:
-            chat_id: Any = m.group(2).decode()
+            chat_id: Any = m.group(2).decode("ascii")
         else:
             try:
-                obj = json.loads(line)
+                obj = loads(line)
             except ValueError:
                 return True, False  # unreadable lines are the prune's business
             chat_id = obj.get("chat_id") if isinstance(obj, dict) else None
@@ -131,6 +135,7 @@ class ChatLog:
         clock: Clock,
         retention_days: int = MAX_RETENTION_DAYS,
         warn: Callable[[str], None] = lambda m: None,
+        files_dir: Path | None = None,
     ) -> None:
         if (
             isinstance(retention_days, bool)
@@ -147,62 +152,88 @@ class ChatLog:
         self.warn = warn
         self.lock_path = lock_path_for(self.path)
         self.marker_path = self.path.with_name(self.path.name + ".pruned")
+        self.files = FileStore(Path(files_dir) if files_dir else self.path.parent / "files")
+        self._tightened = False
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def append(self, records: Sequence[dict[str, Any]]) -> None:
-        """Append RECORDS, one line each; the first write of a day prunes expired messages first."""
+    def check_writable(self) -> None:
+        """Raise StorageError now if an answer could not be logged (chats.jsonl is a directory,
+        the data dir is read-only…): call it before sending, so nothing is charged unlogged."""
+        check_writable_file(self.path)
+        if self.files.directory.exists() and not self.files.directory.is_dir():
+            raise StorageError(f"cannot write {self.files.directory}: it is not a directory")
+
+    def append(
+        self, records: Sequence[dict[str, Any]], *, files: Mapping[str, str] | None = None
+    ) -> None:
+        """Append RECORDS, one line each; the first write of a day prunes expired messages first.
+
+        FILES maps sha256 → extracted text of the attachments the records reference: each is
+        stored once (``file_text``) under the same exclusive lock as the append, so a concurrent
+        delete or prune can never remove it in between."""
         lines = [dump_line(record) for record in records]
+        self._tighten()
         self._daily_prune()
+        if files:
+            with file_lock(self.lock_path, exclusive=True):
+                for sha256, text in files.items():
+                    self.files.store(sha256, text)
+                for line in lines:
+                    append_line(self.path, line, lock=False)
+            return
         for line in lines:
             append_line(self.path, line)
 
+    def prune_if_due(self) -> None:
+        """The daily prune on its own (``append`` runs it too): call it before a section that
+        defers signals, so a long rewrite never runs with Ctrl-C blocked."""
+        self._tighten()
+        self._daily_prune()
+
     def prune(self) -> int:
-        """Remove expired messages now; returns how many were removed."""
+        """Remove expired messages (and the file texts only they used); returns how many."""
+        self._tighten()
         with file_lock(self.lock_path, exclusive=True):
-            removed = self._prune_locked()
+            removed = self._prune_locked(collect=True)
             self._write_marker()
         return removed
 
     def delete(self, chat_ids: Sequence[str]) -> int:
-        """Remove every message of CHAT_IDS; returns how many were removed."""
+        """Remove every message of CHAT_IDS and their file texts; returns how many were removed."""
         if not chat_ids:
             return 0
+        self._tighten()
         with file_lock(self.lock_path, exclusive=True):
-            return self._rewrite(_DropChats(chat_ids))
+            removed = self._rewrite(_DropChats(chat_ids))
+            self._collect_files()
+            return removed
 
     def clear(self) -> int:
-        """Remove every message; returns how many visible messages there were."""
+        """Remove every message and file text; returns how many visible messages there were."""
+        self._tighten()
         with file_lock(self.lock_path, exclusive=True):
             remove_stale_temps(self.path)
-            if not self.path.exists():
-                return 0
-            count = sum(1 for _ in self.iter_records())
-            atomic_write_bytes(self.path, b"")
+            count = 0
+            if self.path.exists():
+                count = sum(1 for _ in self.iter_records())
+                atomic_write_bytes(self.path, b"")
+            self._collect_files()
             return count
 
-    # --- files that belong to chats -------------------------------------------------------------
-
-    @property
-    def files_dir(self) -> Path:
-        return self.path.with_name("files")
+    # --- files in a chat (SPEC "Files in a chat") -------------------------------------------------
 
     def store_file_text(self, sha256: str, text: str) -> None:
-        """Keep a file's extracted text beside the log (0600, once per sha256)."""
-        from chatpro.paths import ensure_dir
-
-        target = self.files_dir / f"{sha256}.txt"
-        if not target.exists():
-            ensure_dir(self.files_dir)
-            atomic_write_bytes(target, text.encode("utf-8", "replace"))
+        """Keep an attachment's extracted text (0600, once per sha256). Prefer ``append(records,
+        files=...)``, which stores and logs in one step; text stored here and never referenced
+        by a log line is removed by the next delete, clear or prune."""
+        self._tighten()
+        with file_lock(self.lock_path, exclusive=False):
+            self.files.store(sha256, text)
 
     def file_text(self, sha256: str) -> str | None:
-        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            return None
-        try:
-            return (self.files_dir / f"{sha256}.txt").read_text("utf-8", "replace")
-        except OSError:
-            return None
+        """The stored text for SHA256, or None when there is none (never kept, or deleted)."""
+        return self.files.text(sha256)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -227,7 +258,28 @@ class ChatLog:
     # --- internals -------------------------------------------------------------------------------
 
     def _window(self) -> Window:
+        self._tighten()
         return Window(self.clock.now(), self.retention_days)
+
+    def _tighten(self) -> None:
+        if not self._tightened:
+            self._tightened = True
+            for path in (self.path, self.path.parent, self.files.directory):
+                tighten_mode(path, self.warn)
+
+    def _collect_files(self) -> None:
+        """Remove stored file texts no log line references; call with the exclusive lock held."""
+        stored = self.files.names()
+        if not stored:
+            return
+        referenced: set[str] = set()
+        with open_log(self.path) as opened:
+            if opened is not None:
+                fh, size = opened
+                for _, block in forward(fh, size):
+                    referenced.update(m.decode().lower() for m in _SHA256.findall(block))
+        for sha256 in stored - referenced:
+            self.files.remove(sha256)
 
     def _skipped(self) -> Skipped:
         return Skipped(self.path, self.warn)
@@ -258,9 +310,11 @@ class ChatLog:
         except StorageError as exc:
             self.warn(f"could not remove expired chat messages: {exc.message}")
 
-    def _prune_locked(self) -> int:
+    def _prune_locked(self, *, collect: bool = False) -> int:
         rule = _Prune(self._window())
         removed = self._rewrite(rule)
+        if collect or removed or rule.unreadable:
+            self._collect_files()
         if rule.unreadable:
             lines = "line" if rule.unreadable == 1 else "lines"
             self.warn(f"removed {rule.unreadable} unreadable {lines} from {self.path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from chatpro.render import one_line
 
 if TYPE_CHECKING:
     from chatpro.app import App
+    from chatpro.chatlog import ChatLog
 
 DEFAULT_LIMIT = 20
 
@@ -182,6 +184,26 @@ def search(ctx: click.Context, text: str, limit: int | None, as_json: bool) -> N
     )
 
 
+def _with_texts(log: ChatLog, record: dict[str, Any]) -> dict[str, Any]:
+    """RECORD with each attachment's stored text as ``attachments[].text`` (None when not kept)."""
+    attachments = record.get("attachments")
+    if not isinstance(attachments, list) or not attachments:
+        return record
+    texts = []
+    for att in attachments:
+        if isinstance(att, dict):
+            sha = att.get("sha256")
+            att = {**att, "text": log.file_text(sha) if isinstance(sha, str) else None}
+        texts.append(att)
+    return {**record, "attachments": texts}
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in TEXT."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def _render_markdown(chats: list[tuple[str, list[dict[str, Any]]]]) -> str:
     out: list[str] = []
     for chat_id, messages in chats:
@@ -196,6 +218,10 @@ def _render_markdown(chats: list[tuple[str, list[dict[str, Any]]]]) -> str:
                 out.append(
                     f"*Attached: {att.get('name')} ({att.get('mime')}, {att.get('bytes')} bytes)*\n"
                 )
+                text = att.get("text")
+                if isinstance(text, str):
+                    fence = _fence(text)
+                    out.append(f"{fence}text\n{text}\n{fence}\n")
             out.append(f"{m.get('content', '')}\n")
     return "\n".join(out)
 
@@ -216,8 +242,15 @@ def _render_markdown(chats: list[tuple[str, list[dict[str, Any]]]]) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE (mode 0600) instead of stdout.",
 )
+@click.option(
+    "--with-files",
+    is_flag=True,
+    help="Include the extracted text of attached files (attachments[].text; fenced in md).",
+)
 @click.pass_context
-def export(ctx: click.Context, chat_ids: tuple[str, ...], fmt: str, output: Path | None) -> None:
+def export(
+    ctx: click.Context, chat_ids: tuple[str, ...], fmt: str, output: Path | None, with_files: bool
+) -> None:
     """Export chats (all of them, or the IDs given) as JSON lines, JSON or Markdown.
 
     \b
@@ -228,12 +261,16 @@ def export(ctx: click.Context, chat_ids: tuple[str, ...], fmt: str, output: Path
     app = get_app(ctx)
     log = app.chatlog()
     wanted = [log.resolve(c) for c in chat_ids]
+
+    def complete(record: dict[str, Any]) -> dict[str, Any]:
+        return _with_texts(log, record) if with_files else record
+
     if fmt == "jsonl" and not wanted:
-        lines = [json.dumps(r, ensure_ascii=False) for r in log.iter_records()]
+        lines = [json.dumps(complete(r), ensure_ascii=False) for r in log.iter_records()]
         text = "\n".join(lines) + ("\n" if lines else "")
     else:
         ids = wanted or [c.chat_id for c in reversed(log.chats(limit=None))]
-        chats = [(cid, log.messages(cid)) for cid in ids]
+        chats = [(cid, [complete(r) for r in log.messages(cid)]) for cid in ids]
         if fmt == "jsonl":
             lines = [json.dumps(r, ensure_ascii=False) for _, msgs in chats for r in msgs]
             text = "\n".join(lines) + ("\n" if lines else "")

@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from chatpro.errors import StorageError
 from chatpro.fsutil import append_line, describe_os_error, fsync_dir
@@ -50,20 +51,34 @@ class State:
     warned: set[tuple[str, int]] = field(default_factory=set)
     size: int = 0  # bytes of whole records; a torn tail beyond it is cut off by the next writer
     torn: bool = False
+    reserved: dict[str, int] = field(default_factory=dict)  # live reservations (not in the file)
 
-    def used(self, model: str) -> int:
+    def charged(self, model: str) -> int:
         totals = self.totals.get(model)
         return totals.units if totals else 0
+
+    def used(self, model: str) -> int:
+        """Charged plus reserved by requests in flight: what is no longer available."""
+        return self.charged(model) + self.reserved.get(model, 0)
 
 
 class _Corrupt(Exception):
     pass
 
 
+MAX_FIGURE = 10**15  # no count of ours comes near; 10^400 must not reach float arithmetic
+
+
+def valid_figure(value: object) -> bool:
+    """A count the ledger can hold: a whole number from 0 to MAX_FIGURE (bools are not)."""
+    return type(value) is int and 0 <= value <= MAX_FIGURE
+
+
 def _int(record: dict[str, object], key: str) -> int:
     value = record.get(key)
-    if type(value) is not int or value < 0:
-        raise _Corrupt(f"{key!r} must be a whole number ≥ 0")
+    if not valid_figure(value):
+        raise _Corrupt(f"{key!r} must be a whole number from 0 to {MAX_FIGURE}")
+    assert isinstance(value, int)
     return value
 
 
@@ -83,7 +98,7 @@ def parse(path: Path, data: bytes, today: date) -> State:
     if tail:
         # No newline: either a complete record that only lost its newline, or a torn write.
         try:
-            record = json.loads(tail)
+            record = _loads(tail)
             if not isinstance(record, dict):
                 raise _Corrupt
         except (ValueError, _Corrupt):
@@ -152,7 +167,7 @@ def _decode(path: Path, lines: list[bytes]) -> list[tuple[int, object]]:
     """
     if lines:
         try:
-            values = json.loads(b"[" + b",".join(lines) + b"]")
+            values = _loads(b"[" + b",".join(lines) + b"]")
         except ValueError:
             pass
         else:
@@ -163,10 +178,18 @@ def _decode(path: Path, lines: list[bytes]) -> list[tuple[int, object]]:
         if not line.strip():
             continue
         try:
-            decoded.append((number, json.loads(line)))
+            decoded.append((number, _loads(line)))
         except ValueError:
             raise _corrupt(path, number, "not valid JSON") from None
     return decoded
+
+
+def _loads(data: bytes) -> Any:
+    """json.loads where any shape of line (deep nesting, invalid UTF-8) is a ValueError."""
+    try:
+        return json.loads(data)
+    except (RecursionError, MemoryError) as exc:
+        raise ValueError(exc.__class__.__name__) from None
 
 
 def _corrupt(path: Path, number: int, reason: str) -> StorageError:

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from chatpro.clock import Clock
 from chatpro.errors import AllowanceError
-from chatpro.fsutil import file_lock, lock_path_for
+from chatpro.fsutil import check_writable_file, file_lock, lock_path_for, tighten_mode
 from chatpro.paths import ensure_dir
+from chatpro.usage import reservations
 from chatpro.usage.journal import (
     LAST_MESSAGE,
     LEDGER_VERSION,
+    MAX_FIGURE,
     State,
     Totals,
     append_records,
     parse,
     read,
+    valid_figure,
 )
 
 
@@ -48,6 +51,14 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Reservation(Plan):
+    """A Plan whose cost is held in the ledger until it is charged, released or expires."""
+
+    reservation_id: str
+    expires: datetime
+
+
+@dataclass(frozen=True)
 class ModelUsage:
     model: str
     used: int
@@ -70,19 +81,28 @@ class UsageReport:
 class Ledger:
     """The allowance ledger at PATH. Every method reads the journal afresh (other processes write)."""
 
-    def __init__(self, path: Path, *, clock: Clock) -> None:
+    def __init__(
+        self, path: Path, *, clock: Clock, warn: Callable[[str], None] = lambda m: None
+    ) -> None:
         self.path = path
         self.clock = clock
+        self.warn = warn  # notices, e.g. a file mode set back to 0600
         self._lock = lock_path_for(path)
+        self._reservations = reservations.path_for(path)
+        self._tightened = False
 
     def _today(self) -> date:
         return self.clock.now().date()
 
     def _state(self, today: date) -> State:
-        if not self.path.exists():
+        if not self.path.exists() and not self._reservations.exists():
             return parse(self.path, b"", today)
         with file_lock(self._lock, exclusive=False):
-            return parse(self.path, read(self.path), today)
+            self._tighten()
+            state = parse(self.path, read(self.path), today)
+            live, _ = reservations.load(self._reservations, self.clock.now())
+        state.reserved = reservations.units_by_model(live)
+        return state
 
     # queries
 
@@ -119,49 +139,69 @@ class Ledger:
     ) -> Plan:
         """Decide which model answers a request costing COST, or raise AllowanceError (exit 3).
 
-        LOOKUP resolves a fallback name to a model (KeyError ends the chain).
+        LOOKUP resolves a fallback name to a model (KeyError ends the chain). Nothing is held:
+        use ``reserve`` before sending, so concurrent processes cannot both spend the last units.
         """
+        _check_units(cost)
         state = self._state(self._today())
-        renews = state.renewal_date.isoformat()
-        if _affords(model, state, cost):
-            return Plan(model.name, model.name, False, None, cost)
-        candidate = None if has_files or no_fallback else _fallback_for(model, state, cost, lookup)
-        if candidate is not None:
-            if state.used(model.name) >= model.monthly_messages:
-                why = f"{model.name} allowance used up until {renews}"
-            else:
-                left = model.monthly_messages - state.used(model.name)
-                why = (
-                    f"{model.name} allowance has only {_messages(left)} left until {renews}"
-                    f" (this request costs {cost})"
-                )
-            return Plan(
-                candidate.name,
-                model.name,
-                True,
-                f"{why}; answering with {candidate.name}",
-                cost,
+        return _decide(model, state, cost, lookup, no_fallback, has_files)
+
+    def reserve(
+        self,
+        model: ModelLike,
+        *,
+        cost: int,
+        lookup: Callable[[str], ModelLike],
+        no_fallback: bool = False,
+        has_files: bool = False,
+        ttl_seconds: float,
+    ) -> Reservation:
+        """Plan like ``plan`` and hold COST units of the chosen model, atomically under the lock.
+
+        Other live reservations count as used. The reservation ends with ``charge(...,
+        reservation=r)`` (it becomes the charge) or ``release(r)``; if neither comes (a killed
+        process) it lapses TTL_SECONDS after now by the ledger's clock.
+        """
+        _check_units(cost)
+        if not (isinstance(ttl_seconds, (int, float)) and 0 < ttl_seconds < 10**9):
+            raise ValueError("ttl_seconds must be a positive number of seconds")
+        import secrets
+
+        now = self.clock.now()
+        ensure_dir(self.path.parent)
+        with file_lock(self._lock, exclusive=True):
+            self._tighten()
+            state = parse(self.path, read(self.path), now.date())
+            live, _ = reservations.load(self._reservations, now)
+            state.reserved = reservations.units_by_model(live)
+            plan = _decide(model, state, cost, lookup, no_fallback, has_files)
+            held = reservations.Held(
+                "r_" + secrets.token_hex(8), plan.model, cost, now + timedelta(seconds=ttl_seconds)
             )
-        used, allowance = state.used(model.name), model.monthly_messages
-        if used >= allowance:
-            message = (
-                f"your monthly {model.name} allowance is used up ({used} of {allowance} messages);"
-                f" it renews on {renews}"
-            )
-        else:
-            message = (
-                f"this request costs {_messages(cost)} but your monthly {model.name} allowance has"
-                f" only {allowance - used} of {allowance} left; it renews on {renews}"
-            )
-        if has_files:
-            hint = f"files need {model.name}; there is no fallback for uploads"
-        elif no_fallback and (spare := _fallback_for(model, state, cost, lookup)) is not None:
-            hint = f"without --no-fallback, {spare.name} would answer"
-        elif model.fallback:
-            hint = f"the fallback {model.fallback} has not enough allowance left either"
-        else:
-            hint = "run `chatpro usage` to see what is left"
-        raise AllowanceError(message, hint=hint)
+            reservations.save(self._reservations, [*live, held])
+        return Reservation(
+            plan.model,
+            plan.requested_model,
+            plan.fallback,
+            plan.notice,
+            plan.cost,
+            reservation_id=held.id,
+            expires=held.expires,
+        )
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back a reservation whose request failed before an answer (idempotent)."""
+        with file_lock(self._lock, exclusive=True):
+            self._drop(reservation.reservation_id)
+
+    def _drop(self, reservation_id: str | None) -> None:
+        """Remove one reservation and any lapsed ones from the file; lock held."""
+        if not self._reservations.exists():
+            return
+        live, stale = reservations.load(self._reservations, self.clock.now())
+        kept = [h for h in live if h.id != reservation_id]
+        if stale or len(kept) != len(live):
+            reservations.save(self._reservations, kept)
 
     # after a request
 
@@ -173,20 +213,33 @@ class Ledger:
         prompt_tokens: int,
         completion_tokens: int,
         warn_at: Sequence[int],
+        reservation: Reservation | None = None,
+        client: str | None = None,
+        cost: str | None = None,
     ) -> list[str]:
         """Record an answered request; return the warning lines it triggers (without prefix).
 
-        At most one line: the highest threshold this request reached that was not shown yet in
-        this cycle; all lower unshown ones are marked shown with it. Reaching the whole allowance
-        (less than one message left) is the highest threshold, shown as "that was your last …
-        message" instead of a percentage.
+        UNITS and the token counts must be whole numbers from 0 to MAX_FIGURE (else ValueError:
+        validate server figures before calling). RESERVATION, when given, is committed: it stops
+        counting and this charge takes its place. CLIENT (a tag) and COST (a decimal amount of
+        money as a string, e.g. "0.0125") are stored on the record as given.
+
+        At most one warning line: the highest threshold this request reached that was not shown
+        yet in this cycle; all lower unshown ones are marked shown with it. Reaching the whole
+        allowance (less than one message left) is the highest threshold, shown as "that was your
+        last … message" instead of a percentage.
         """
-        if min(units, prompt_tokens, completion_tokens) < 0:
-            raise ValueError("units and token counts cannot be negative")
+        for figure in (units, prompt_tokens, completion_tokens):
+            _check_units(figure)
+        if client is not None and (not isinstance(client, str) or not client):
+            raise ValueError("client must be a non-empty string")
+        if cost is not None:
+            _check_money(cost)
         now = self.clock.now()
         today = now.date()
         ensure_dir(self.path.parent)
         with file_lock(self._lock, exclusive=True):
+            self._tighten()
             existed = self.path.exists()
             state = parse(self.path, read(self.path), today)
             records: list[dict[str, object]] = []
@@ -201,22 +254,25 @@ class Ledger:
                     }
                 )
             cycle = state.cycle_start.isoformat()
-            records.append(
-                {
-                    "v": LEDGER_VERSION,
-                    "type": "charge",
-                    "model": model.name,
-                    "units": units,
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "ts": stamp,
-                    "cycle": cycle,
-                }
-            )
+            charge: dict[str, object] = {
+                "v": LEDGER_VERSION,
+                "type": "charge",
+                "model": model.name,
+                "units": units,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "ts": stamp,
+                "cycle": cycle,
+            }
+            if client is not None:
+                charge["client"] = client
+            if cost is not None:
+                charge["cost"] = cost
+            records.append(charge)
             warnings: list[str] = []
             allowance = model.monthly_messages
             if allowance > 0:
-                used = state.used(model.name) + units
+                used = state.charged(model.name) + units
                 reached = [
                     t
                     for t in sorted({t for t in warn_at if 0 < t < LAST_MESSAGE} | {LAST_MESSAGE})
@@ -237,7 +293,86 @@ class Ledger:
                         _warning(model.name, reached[-1], used, allowance, state.renewal_date)
                     )
             append_records(self.path, records, state, existed)
+            if reservation is not None:  # after the charge: a crash in between only holds more
+                self._drop(reservation.reservation_id)
         return warnings
+
+    def check_writable(self) -> None:
+        """Raise StorageError now if the ledger could not be written (e.g. it is a directory)."""
+        check_writable_file(self.path)
+
+    def _tighten(self) -> None:
+        if not self._tightened:
+            self._tightened = True
+            tighten_mode(self.path, self.warn)
+            tighten_mode(self.path.parent, self.warn)
+
+
+def _check_units(value: object) -> None:
+    if not valid_figure(value):
+        raise ValueError(f"a count must be a whole number from 0 to {MAX_FIGURE}, not {value!r}")
+
+
+def _check_money(value: object) -> None:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        ok = isinstance(value, str) and Decimal(value).is_finite() and Decimal(value) >= 0
+    except InvalidOperation:
+        ok = False
+    if not ok:
+        raise ValueError(f"cost must be a decimal amount as a string, not {value!r}")
+
+
+def _decide(
+    model: ModelLike,
+    state: State,
+    cost: int,
+    lookup: Callable[[str], ModelLike],
+    no_fallback: bool,
+    has_files: bool,
+) -> Plan:
+    """Ledger.plan's decision over STATE (live reservations count as used)."""
+    renews = state.renewal_date.isoformat()
+    if _affords(model, state, cost):
+        return Plan(model.name, model.name, False, None, cost)
+    candidate = None if has_files or no_fallback else _fallback_for(model, state, cost, lookup)
+    if candidate is not None:
+        if state.used(model.name) >= model.monthly_messages:
+            why = f"{model.name} allowance used up until {renews}"
+        else:
+            left = model.monthly_messages - state.used(model.name)
+            why = (
+                f"{model.name} allowance has only {_messages(left)} left until {renews}"
+                f" (this request costs {cost})"
+            )
+        return Plan(
+            candidate.name,
+            model.name,
+            True,
+            f"{why}; answering with {candidate.name}",
+            cost,
+        )
+    used, allowance = state.used(model.name), model.monthly_messages
+    if used >= allowance:
+        message = (
+            f"your monthly {model.name} allowance is used up ({used} of {allowance} messages);"
+            f" it renews on {renews}"
+        )
+    else:
+        message = (
+            f"this request costs {_messages(cost)} but your monthly {model.name} allowance has"
+            f" only {allowance - used} of {allowance} left; it renews on {renews}"
+        )
+    if has_files:
+        hint = f"files need {model.name}; there is no fallback for uploads"
+    elif no_fallback and (spare := _fallback_for(model, state, cost, lookup)) is not None:
+        hint = f"without --no-fallback, {spare.name} would answer"
+    elif model.fallback:
+        hint = f"the fallback {model.fallback} has not enough allowance left either"
+    else:
+        hint = "run `chatpro usage` to see what is left"
+    raise AllowanceError(message, hint=hint)
 
 
 def _affords(model: ModelLike, state: State, cost: int) -> bool:

@@ -98,13 +98,13 @@ def test_output_filters_answers_on_a_terminal_only():
     answer = f"hi{ESC}]52;c;aGk=\x07 there{ESC}[2J\n"
     o, out, _ = output(tty=True)
     for piece in (answer[:5], answer[5:]):
-        o.write_answer(piece)
+        o.write(piece)
     assert out.getvalue() == "hi there\n"
     o, out, _ = output(tty=False)
-    o.write_answer(answer)
+    o.write(answer)
     assert out.getvalue() == answer  # piped: byte for byte
     o, out, _ = output(tty=True, raw=True)
-    o.write_answer(answer)
+    o.write(answer)
     assert out.getvalue() == answer
 
 
@@ -142,7 +142,7 @@ def test_answer_escape_sequences_do_not_reach_a_real_terminal(run, server):
     server.queue(Behaviour(text=answer, chunk_size=5))
     master, slave = os.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatpro", "ask", "hi"],
+        [sys.executable, "-m", "chatpro", "-q", "ask", "hi"],  # -q: no spinner of chatpro's own
         stdin=slave,
         stdout=slave,
         stderr=slave,

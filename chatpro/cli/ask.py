@@ -9,10 +9,13 @@ import click
 from chatpro.cli.common import (
     chat_options,
     get_app,
+    load_schema,
     model_option,
     open_conversation,
     read_stdin_payload,
     run_turn,
+    schema_options,
+    schema_system,
     template_option,
 )
 
@@ -63,6 +66,7 @@ Examples:
     metavar="T",
     help="Sampling temperature, 0 to 2.",
 )
+@schema_options
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -79,6 +83,8 @@ def ask(
     no_fallback: bool,
     max_tokens: int | None,
     temperature: float | None,
+    schema_spec: str | None,
+    schema_multi: bool,
 ) -> None:
     """Ask one question; the answer streams to stdout.
 
@@ -89,10 +95,11 @@ def ask(
     from chatpro.files import load_path
 
     app = get_app(ctx)
+    schema = load_schema(schema_spec, schema_multi)
     conversation = open_conversation(
         app,
         model=model,
-        system=system,
+        system=schema_system(system, schema),
         template=template,
         continue_latest=continue_latest,
         chat_id=chat_id,
@@ -113,4 +120,4 @@ def ask(
         max_tokens=max_tokens,
         temperature=temperature,
     )
-    run_turn(app, conversation, turn, as_json=as_json)
+    run_turn(app, conversation, turn, as_json=as_json, schema=schema)

@@ -22,6 +22,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ask": ("chatpro.cli.ask", "ask", "Ask one question; the answer streams to stdout."),
     "chat": ("chatpro.cli.chat", "chat", "Chat interactively (or line by line from stdin)."),
     "upload": ("chatpro.cli.upload", "upload", "Analyse files: PDF, Word, PowerPoint, code, text."),
+    "batch": (
+        "chatpro.cli.batch",
+        "batch",
+        "Run one prompt over many inputs, live or as a remote batch.",
+    ),
     "history": (
         "chatpro.cli.history",
         "history",

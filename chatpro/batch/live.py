@@ -37,6 +37,7 @@ class Job:
     turn: Turn
     model: ModelInfo
     units: int
+    prepared: Prepared  # as priced (the remote batch sends exactly this)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Summary:
 def price(conversation: Conversation, item: BatchInput, turn: Turn) -> tuple[Job, Prepared]:
     """Prepare TURN without deciding on the allowance: every check, and its price."""
     prepared = conversation.prepare(turn, check_allowance=False)
-    return Job(item, turn, prepared.model, prepared.units), prepared
+    return Job(item, turn, prepared.model, prepared.units, prepared), prepared
 
 
 def count_fitting(jobs: Sequence[Job], *, ledger: Ledger, catalog: Catalog, fallback: bool) -> int:

@@ -175,9 +175,7 @@ def run_batch(
 
     work = _price_all(app, new_conversation(), pending, allow_fallback=not no_fallback)
     if remote:
-        from chatpro.cli.batch_remote import submit
-
-        submit(app, work, new_conversation(), schema=schema, partial=partial)
+        _submit(app, work, schema=schema, client=client, partial=partial)
         return
     _run_live(
         app, work, new_conversation, schema, jobs, out_path, partial, len(items) - len(pending)
@@ -289,3 +287,139 @@ class _Progress:
         if self.shown:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+
+def _remote(app: App) -> Any:
+    from chatpro.batch.remote import RemoteBatches
+
+    return RemoteBatches(app.paths.data_dir / "batches", app.client)
+
+
+def _submit(app: App, work: list[Job], *, schema: Any, client: str | None, partial: bool) -> None:
+    """Send WORK as one remote batch: the allowance is checked (and the units recorded as
+    reserved in the batch's state) like a live batch's; prints the batch id."""
+    from chatpro.batch.live import count_fitting, refuse_or_trim
+
+    fitting = count_fitting(work, ledger=app.ledger(), catalog=app.catalog, fallback=False)
+    runnable = refuse_or_trim(work, fitting, partial=partial)
+    state = _remote(app).submit(
+        runnable,
+        schema=schema,
+        client_tag=client,
+        created=app.clock.now().isoformat(timespec="seconds"),
+        log=app.chatlog(),
+    )
+    app.out.notice(
+        f"sent {len(runnable)} requests as batch {state['id']} ({state['status']}); "
+        f"fetch the results with 'chatpro batch fetch {state['id']}'"
+    )
+    app.out.line(state["id"])
+
+
+def _latest_id(app: App) -> str:
+    states = _remote(app).all()
+    if not states:
+        raise InputError("no batch was sent from here yet", hint="chatpro batch --remote ...")
+    return str(states[-1]["id"])
+
+
+def _summary(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": state["id"],
+        "status": state["status"],
+        "created": state.get("created"),
+        "inputs": len(state.get("items", {})),
+        "counts": state.get("counts"),
+        "charged": len(state.get("charged", [])),
+        "reserved_units": state.get("reserved_units", 0),
+        "errors": state.get("errors") or [],
+    }
+
+
+@batch.command("status")
+@click.argument("batch_id", required=False, metavar="[ID]")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
+    """Show a remote batch's status (default: the latest sent)."""
+    app = get_app(ctx)
+    state = _remote(app).refresh(batch_id or _latest_id(app))
+    summary = _summary(state)
+    if as_json:
+        app.out.json(summary)
+        return
+    counts = summary["counts"] or {}
+    app.out.line(
+        f"{summary['id']}  {summary['status']}  {counts.get('completed', 0)} done, "
+        f"{counts.get('failed', 0)} failed of {summary['inputs']}"
+    )
+    for error in summary["errors"]:
+        app.out.line(f"  error: {error}")
+
+
+@batch.command("fetch")
+@click.argument("batch_id", metavar="ID")
+@click.option(
+    "-o",
+    "--output",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="OUT.jsonl",
+    help="Append the result lines here (default: stdout).",
+)
+@click.pass_context
+def fetch(ctx: click.Context, batch_id: str, out_path: Path | None) -> None:
+    """Write a finished remote batch's results; exit 75 while it is not finished yet.
+
+    Each answer is charged and logged once, however often the batch is fetched.
+    """
+    from chatpro.batch.results import LineSink, ResultsFile, done_ids
+    from chatpro.errors import ServiceError
+
+    app = get_app(ctx)
+    fetched = _remote(app).fetch(
+        batch_id,
+        ledger=app.ledger(),
+        log=app.chatlog(),
+        catalog=app.catalog,
+        clock=app.clock,
+        warn_at=app.settings.warn_at,
+    )
+    done = done_ids(out_path) if out_path is not None else set()
+    sink: Any = ResultsFile(out_path) if out_path is not None else LineSink(app.out.line)
+    try:
+        for line in fetched.lines:
+            if line["id"] not in done:
+                sink.write(line)
+    finally:
+        sink.close()
+    for warning in fetched.warnings:
+        app.out.warning(warning)
+    if fetched.failed:
+        raise ServiceError(f"{fetched.failed} of {len(fetched.lines)} inputs failed")
+
+
+@batch.command("cancel")
+@click.argument("batch_id", metavar="ID")
+@click.pass_context
+def cancel(ctx: click.Context, batch_id: str) -> None:
+    """Cancel a remote batch; answers done before it stopped can still be fetched."""
+    app = get_app(ctx)
+    state = _remote(app).cancel(batch_id)
+    app.out.line(f"{state['id']}  {state['status']}")
+
+
+@batch.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def list_batches(ctx: click.Context, as_json: bool) -> None:
+    """List the remote batches sent from here, as last seen (status refreshes them)."""
+    app = get_app(ctx)
+    summaries = [_summary(state) for state in _remote(app).all()]
+    if as_json:
+        app.out.json(summaries)
+        return
+    app.out.table(
+        ["id", "status", "created", "inputs", "charged"],
+        [[s["id"], s["status"], s["created"], s["inputs"], s["charged"]] for s in summaries],
+    )

@@ -93,7 +93,7 @@ class LazyGroup(click.Group):
     '  chatpro upload brief.pdf -p "List the deliverables"\n'
     '  chatpro usage --check && chatpro ask -m fast "Summarize" < notes.txt\n\n'
     "Docs: docs/guide.md. Exit codes: 0 ok, 1 bug, 2 bad input, 3 allowance used up, "
-    "4 key/config, 5 service/network, 130 interrupted.",
+    "4 key/config, 5 service/network, 75 batch not finished, 130 interrupted.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors (also CHATPRO_DEBUG=1).")
 @click.option(

@@ -45,14 +45,20 @@ class BatchGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=BatchGroup)
+@click.group(
+    cls=BatchGroup,
+    epilog="""\b
+Examples:
+  chatpro batch --inputs leads.csv "Write a first line for {name}" -o out.jsonl
+  chatpro batch fetch BATCH_ID -o out.jsonl
+""",
+)
 def batch() -> None:
     """Run one prompt over many inputs; manage batches sent with --remote."""
 
 
 @batch.command(
     "run",
-    hidden=True,
     epilog="""\b
 Examples:
   chatpro batch -f 'briefs/*.pdf' "List the deliverables" -o results.jsonl
@@ -336,7 +342,13 @@ def _summary(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@batch.command("status")
+@batch.command(
+    "status",
+    epilog="""\b
+Example:
+  chatpro batch status --json | jq -r .status
+""",
+)
 @click.argument("batch_id", required=False, metavar="[ID]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
@@ -357,7 +369,13 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
         app.out.line(f"  error: {error}")
 
 
-@batch.command("fetch")
+@batch.command(
+    "fetch",
+    epilog="""\b
+Example:
+  chatpro batch fetch BATCH_ID -o out.jsonl; [ $? -eq 75 ] && echo "not yet"
+""",
+)
 @click.argument("batch_id", metavar="ID")
 @click.option(
     "-o",
@@ -399,7 +417,13 @@ def fetch(ctx: click.Context, batch_id: str, out_path: Path | None) -> None:
         raise ServiceError(f"{fetched.failed} of {len(fetched.lines)} inputs failed")
 
 
-@batch.command("cancel")
+@batch.command(
+    "cancel",
+    epilog="""\b
+Example:
+  chatpro batch cancel BATCH_ID
+""",
+)
 @click.argument("batch_id", metavar="ID")
 @click.pass_context
 def cancel(ctx: click.Context, batch_id: str) -> None:
@@ -409,7 +433,13 @@ def cancel(ctx: click.Context, batch_id: str) -> None:
     app.out.line(f"{state['id']}  {state['status']}")
 
 
-@batch.command("list")
+@batch.command(
+    "list",
+    epilog="""\b
+Example:
+  chatpro batch list --json
+""",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
 def list_batches(ctx: click.Context, as_json: bool) -> None:

@@ -120,6 +120,7 @@ class ChatClient:
         on_text: Callable[[str], None],
         max_tokens: int | None = None,
         temperature: float | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> Reply:
         """Send one chat request; deliver text through ON_TEXT as it arrives; return the Reply."""
         kwargs: dict[str, Any] = {"model": model, "messages": list(messages)}
@@ -127,6 +128,8 @@ class ChatClient:
             kwargs["max_tokens"] = max_tokens
         if temperature is not None:
             kwargs["temperature"] = temperature
+        if response_format is not None:
+            kwargs["response_format"] = response_format
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}

@@ -64,6 +64,7 @@ class Turn:
     allow_fallback: bool = True
     max_tokens: int | None = None
     temperature: float | None = None
+    response_format: dict[str, Any] | None = None  # structured output (chatpro.schema)
 
 
 @dataclass(frozen=True)
@@ -542,6 +543,7 @@ class Conversation:
                 on_text=collect,
                 max_tokens=turn.max_tokens,
                 temperature=turn.temperature,
+                response_format=turn.response_format,
             )
         except StreamCut as exc:
             if not exc.partial and not parts:
@@ -619,57 +621,17 @@ class Conversation:
         return completion, prepared.tokens_sent, True
 
     def _record(self, prepared: Prepared, answer: Answer) -> None:
-        from chatpro.chatlog import make_record
-
-        now = self.clock.now()
-        chat_id = prepared.chat_id
-        records = []
-        if prepared.system_record:
-            records.append(
-                make_record(
-                    chat_id=chat_id,
-                    role="system",
-                    model=prepared.requested.name,
-                    content=prepared.system_record,
-                    ts=now,
-                    client=self.client,
-                )
-            )
-        records.append(
-            make_record(
-                chat_id=chat_id,
-                role="user",
-                model=prepared.requested.name,
-                content=prepared.user_content,
-                ts=now,
-                attachments=[row.record() for row in prepared.files if not row.earlier],
-                usage={
-                    "prompt_tokens": answer.prompt_tokens,
-                    "completion_tokens": 0,
-                    "units": answer.units,
-                },
-                client=self.client,
-            )
+        record_exchange(
+            self.log,
+            self.clock,
+            chat_id=prepared.chat_id,
+            requested_model=prepared.requested.name,
+            system_record=prepared.system_record,
+            user_content=prepared.user_content,
+            attachments=[row.record() for row in prepared.files if not row.earlier],
+            new_file_texts=prepared.new_file_texts,
+            answer=answer,
         )
-        if answer.cost is not None:
-            records[-1]["cost"] = money_number(answer.cost)
-        records.append(
-            make_record(
-                chat_id=chat_id,
-                role="assistant",
-                model=answer.model,
-                content=answer.text,
-                ts=self.clock.now(),
-                usage={
-                    "prompt_tokens": 0,
-                    "completion_tokens": answer.completion_tokens,
-                    "units": 0,
-                },
-                interrupted=answer.interrupted,
-                client=self.client,
-            )
-        )
-        self.log.append(records, files=dict(prepared.new_file_texts))
 
     def _remember(self, prepared: Prepared, answer: Answer) -> None:
         """The chat goes on from here: later turns carry this exchange and its files."""
@@ -685,6 +647,72 @@ class Conversation:
                 kept = replace(row, earlier=True)
                 self.files.append(_ChatFile(kept, texts.pop(row.sha256)))
         self._first_turn = False
+
+
+def record_exchange(
+    log: ChatLog,
+    clock: Clock,
+    *,
+    chat_id: str,
+    requested_model: str,
+    system_record: str | None,
+    user_content: str,
+    attachments: list[dict[str, Any]],
+    new_file_texts: Sequence[tuple[str, str]],
+    answer: Answer,
+) -> None:
+    """Append one exchange (system text of a new chat, the question, the answer) to the log:
+    the one way an answer is logged, also for `batch fetch`."""
+    from chatpro.chatlog import make_record
+
+    now = clock.now()
+    records = []
+    if system_record:
+        records.append(
+            make_record(
+                chat_id=chat_id,
+                role="system",
+                model=requested_model,
+                content=system_record,
+                ts=now,
+                client=answer.client,
+            )
+        )
+    records.append(
+        make_record(
+            chat_id=chat_id,
+            role="user",
+            model=requested_model,
+            content=user_content,
+            ts=now,
+            attachments=attachments,
+            usage={
+                "prompt_tokens": answer.prompt_tokens,
+                "completion_tokens": 0,
+                "units": answer.units,
+            },
+            client=answer.client,
+        )
+    )
+    if answer.cost is not None:
+        records[-1]["cost"] = money_number(answer.cost)
+    records.append(
+        make_record(
+            chat_id=chat_id,
+            role="assistant",
+            model=answer.model,
+            content=answer.text,
+            ts=clock.now(),
+            usage={
+                "prompt_tokens": 0,
+                "completion_tokens": answer.completion_tokens,
+                "units": 0,
+            },
+            interrupted=answer.interrupted,
+            client=answer.client,
+        )
+    )
+    log.append(records, files=dict(new_file_texts))
 
 
 def _coverage(att: Attachment) -> float:

@@ -10,6 +10,7 @@ class ExitCode:
     ALLOWANCE = 3
     CONFIG = 4
     SERVICE = 5
+    NOT_READY = 75
     INTERRUPTED = 130
 
 
@@ -54,6 +55,12 @@ class ServiceError(ChatproError):
     """The service or the network failed: refused, timeout, 429/5xx, cut stream, bad JSON."""
 
     exit_code = ExitCode.SERVICE
+
+
+class NotReady(ChatproError):
+    """`batch fetch`: the batch is not finished yet; try again later (EX_TEMPFAIL, for cron)."""
+
+    exit_code = ExitCode.NOT_READY
 
 
 class StorageError(ChatproError):

@@ -74,6 +74,8 @@ class FakeOpenAI:
         self.requests: list[Received] = []
         self._queue: list[Behaviour] = []
         self.default = Behaviour()
+        # extra endpoints (tests/fakebatch.py): (method, path, headers, body) -> (status, body, type)
+        self.routes: list[Any] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -129,7 +131,18 @@ class FakeOpenAI:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def _routed(self, method: str, raw: bytes) -> bool:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                for route in server.routes:
+                    answer = route(method, self.path, headers, raw)
+                    if answer is not None:
+                        self._send(*answer)
+                        return True
+                return False
+
             def do_GET(self) -> None:  # /v1/models
+                if self._routed("GET", b""):
+                    return
                 body = json.dumps(
                     {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]}
                 ).encode()
@@ -138,6 +151,8 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 raw = self.rfile.read(length)
+                if self._routed("POST", raw):
+                    return
                 try:
                     body = json.loads(raw)
                 except ValueError:

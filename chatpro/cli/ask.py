@@ -10,11 +10,14 @@ from chatpro.cli.common import (
     chat_options,
     client_option,
     get_app,
+    load_schema,
     model_option,
     open_conversation,
     raw_option,
     read_stdin_payload,
     run_turn,
+    schema_options,
+    schema_system,
     template_option,
 )
 
@@ -67,6 +70,7 @@ Examples:
     metavar="T",
     help="Sampling temperature, 0 to 2.",
 )
+@schema_options
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -85,6 +89,8 @@ def ask(
     no_fallback: bool,
     max_tokens: int | None,
     temperature: float | None,
+    schema_spec: str | None,
+    schema_multi: bool,
 ) -> None:
     """Ask one question; the answer streams to stdout.
 
@@ -96,10 +102,11 @@ def ask(
 
     app = get_app(ctx)
     app.out.raw = raw
+    schema = load_schema(schema_spec, schema_multi)
     conversation = open_conversation(
         app,
         model=model,
-        system=system,
+        system=schema_system(system, schema),
         template=template,
         continue_latest=continue_latest,
         chat_id=chat_id,
@@ -121,4 +128,4 @@ def ask(
         max_tokens=max_tokens,
         temperature=temperature,
     )
-    run_turn(app, conversation, turn, as_json=as_json)
+    run_turn(app, conversation, turn, as_json=as_json, schema=schema)

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from chatpro.cli.complete import complete_chat_ids, complete_models, complete_templates
-from chatpro.errors import InputError
+from chatpro.errors import ChatproError, InputError
 
 if TYPE_CHECKING:
     from chatpro.app import App
     from chatpro.conversation import Answer, Conversation, Notice, Turn
     from chatpro.files import Attachment
+    from chatpro.schema import Schema
 
 
 def get_app(ctx: click.Context) -> App:
@@ -69,6 +70,39 @@ def template_option(f: Callable[..., Any]) -> Callable[..., Any]:
         shell_complete=complete_templates,
         help="Use a starter template (see 'chatpro templates').",
     )(f)
+
+
+def schema_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--schema-multi",
+        is_flag=True,
+        help='With --schema: the answer is a list of such objects, printed as {"items": [...]}.',
+    )(f)
+    return click.option(
+        "--schema",
+        "schema_spec",
+        metavar="SCHEMA",
+        help="Answer with JSON matching SCHEMA: a JSON Schema file, inline JSON, or fields like "
+        "'name, deadline date, budget int, deliverables list'. stdout is the JSON only.",
+    )(f)
+
+
+def load_schema(spec: str | None, multi: bool) -> Schema | None:
+    """The parsed --schema (exit 2 before anything is sent when it is bad), or None."""
+    if spec is None:
+        if multi:
+            raise InputError("--schema-multi needs --schema")
+        return None
+    from chatpro.schema import parse_schema
+
+    return parse_schema(spec, multi=multi)
+
+
+def schema_system(system: str | None, schema: Schema | None) -> str | None:
+    """The system text with the schema's instructions after it."""
+    if schema is None:
+        return system
+    return "\n\n".join(p for p in (system, schema.instructions()) if p)
 
 
 def check_chat_flags(continue_latest: bool, chat_id: str | None) -> None:
@@ -145,16 +179,30 @@ def show_notices(app: App, notices: Sequence[Notice]) -> None:
         (app.out.warning if notice.warning else app.out.notice)(notice.text)
 
 
-def run_turn(app: App, conversation: Conversation, turn: Turn, *, as_json: bool) -> Answer:
+def run_turn(
+    app: App,
+    conversation: Conversation,
+    turn: Turn,
+    *,
+    as_json: bool,
+    schema: Schema | None = None,
+) -> Answer:
     """Prepare (no side effects), print notices, send with streaming to stdout, print warnings.
 
     An answer cut short is rendered like any other (its text, its JSON, its warnings), then its
-    error is raised for the exit code.
+    error is raised for the exit code. With SCHEMA, stdout is the validated JSON only; an answer
+    that does not validate is charged and logged, then exit 5.
     """
+    from dataclasses import replace
+
     from chatpro.cli.widgets import Spinner
 
     out = app.out
     prepared = conversation.prepare(turn)
+    if schema is not None:  # the mode follows the model that answers (a fallback may not have it)
+        prepared.turn = replace(
+            prepared.turn, response_format=schema.response_format(prepared.model.name)
+        )
     show_notices(app, prepared.notices)
     wrote: list[str] = []
     spinner = None
@@ -164,7 +212,7 @@ def run_turn(app: App, conversation: Conversation, turn: Turn, *, as_json: bool)
     def on_text(text: str) -> None:
         if spinner is not None:
             spinner.stop()
-        if not as_json:
+        if not as_json and schema is None:
             wrote.append(text)
             out.write(text)
 
@@ -176,7 +224,10 @@ def run_turn(app: App, conversation: Conversation, turn: Turn, *, as_json: bool)
         out.end_answer()
         if wrote and not wrote[-1].endswith("\n"):
             out.write("\n")
-    if as_json:
+    invalid = None
+    if schema is not None and answer.stop is None:
+        invalid = _render_structured(app, answer, schema, as_json=as_json)
+    elif as_json:
         out.json(answer.as_json())
     incomplete = answer.incomplete_notice()
     if incomplete:
@@ -185,4 +236,28 @@ def run_turn(app: App, conversation: Conversation, turn: Turn, *, as_json: bool)
         out.warning(warning)
     if answer.stop is not None:
         raise answer.stop
+    if invalid is not None:
+        raise invalid
     return answer
+
+
+def _render_structured(
+    app: App, answer: Answer, schema: Schema, *, as_json: bool
+) -> ChatproError | None:
+    """Print the answer's validated JSON (or the usual JSON with a "json" field); return the
+    violation instead of raising, so that warnings are still shown."""
+    import json
+
+    try:
+        value = schema.check_answer(answer.text)
+    except ChatproError as exc:
+        if as_json:
+            app.out.json({**answer.as_json(), "json": None})
+        return exc
+    if as_json:
+        app.out.json({**answer.as_json(), "json": value})
+    elif app.out.stdout_is_tty:
+        app.out.json(value)
+    else:
+        app.out.line(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return None

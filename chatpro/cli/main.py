@@ -22,6 +22,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ask": ("chatpro.cli.ask", "ask", "Ask one question; the answer streams to stdout."),
     "chat": ("chatpro.cli.chat", "chat", "Chat interactively (or line by line from stdin)."),
     "upload": ("chatpro.cli.upload", "upload", "Analyse files: PDF, Word, PowerPoint, code, text."),
+    "batch": (
+        "chatpro.cli.batch",
+        "batch",
+        "Run one prompt over many inputs, live or as a remote batch.",
+    ),
     "history": (
         "chatpro.cli.history",
         "history",
@@ -88,7 +93,7 @@ class LazyGroup(click.Group):
     '  chatpro upload brief.pdf -p "List the deliverables"\n'
     '  chatpro usage --check && chatpro ask -m fast "Summarize" < notes.txt\n\n'
     "Docs: docs/guide.md. Exit codes: 0 ok, 1 bug, 2 bad input, 3 allowance used up, "
-    "4 key/config, 5 service/network, 130 interrupted.",
+    "4 key/config, 5 service/network, 75 batch not finished, 130 interrupted.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors (also CHATPRO_DEBUG=1).")
 @click.option(

@@ -11,11 +11,14 @@ from chatpro.cli.common import (
     chat_options,
     client_option,
     get_app,
+    load_schema,
     load_stdin,
     model_option,
     open_conversation,
     read_stdin_bytes,
     run_turn,
+    schema_options,
+    schema_system,
     show_notices,
     template_option,
 )
@@ -96,6 +99,7 @@ Types: .cpp .cs .css .doc .docx .html .java .js .json .md .pdf .php .pptx .py .r
     help="Validate and extract only; print type, size, tokens and cost per file.",
 )
 @click.option("--extract", is_flag=True, help="Print the extracted text; nothing is sent.")
+@schema_options
 @click.pass_context
 def upload(
     ctx: click.Context,
@@ -111,6 +115,8 @@ def upload(
     no_fallback: bool,
     dry_run: bool,
     extract: bool,
+    schema_spec: str | None,
+    schema_multi: bool,
 ) -> None:
     """Analyse files: PDF, Word (.docx, .doc), PowerPoint, code and text.
 
@@ -126,11 +132,13 @@ def upload(
         raise InputError("use either --dry-run or --extract, not both")
     if files.count("-") > 1:
         raise InputError("stdin ('-') can be given only once")
+    schema = load_schema(schema_spec, schema_multi)
     conversation = None
     if not extract:
         conversation = open_conversation(
             app,
             model=model,
+            system=schema_system(None, schema),
             template=template,
             continue_latest=continue_latest,
             chat_id=chat_id,
@@ -155,7 +163,7 @@ def upload(
     if dry_run:
         _print_dry_run(app, conversation, turn, as_json)
         return
-    run_turn(app, conversation, turn, as_json=as_json)
+    run_turn(app, conversation, turn, as_json=as_json, schema=schema)
 
 
 def _print_dry_run(app: App, conversation: Conversation, turn: Turn, as_json: bool) -> None:

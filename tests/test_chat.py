@@ -566,5 +566,6 @@ def test_tab_completes_commands_and_paths_after_file(terminal, server, home):
     term.read_until("kickoff-notes.txt")
     term.send("\r")
     term.read_until("attached kickoff-notes.txt")
+    term.read_until("gpt-4o> ")
     term.send(b"\x04")
     assert term.wait() == 0

@@ -64,6 +64,7 @@ class Turn:
     allow_fallback: bool = True
     max_tokens: int | None = None
     temperature: float | None = None
+    title: str | None = None  # the chat's title when the prompt is not one (an upload's files)
     response_format: dict[str, Any] | None = None  # structured output (chatpro.schema)
 
 
@@ -631,6 +632,7 @@ class Conversation:
             attachments=[row.record() for row in prepared.files if not row.earlier],
             new_file_texts=prepared.new_file_texts,
             answer=answer,
+            title=prepared.turn.title if prepared.new_chat else None,
         )
 
     def _remember(self, prepared: Prepared, answer: Answer) -> None:
@@ -660,6 +662,7 @@ def record_exchange(
     attachments: list[dict[str, Any]],
     new_file_texts: Sequence[tuple[str, str]],
     answer: Answer,
+    title: str | None = None,
 ) -> None:
     """Append one exchange (system text of a new chat, the question, the answer) to the log:
     the one way an answer is logged, also for `batch fetch`."""
@@ -696,6 +699,8 @@ def record_exchange(
     )
     if answer.cost is not None:
         records[-1]["cost"] = money_number(answer.cost)
+    if title:
+        records[-1]["title"] = title
     records.append(
         make_record(
             chat_id=chat_id,

@@ -14,6 +14,28 @@ class ExitCode:
     INTERRUPTED = 130
 
 
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (ExitCode.OK, "success"),
+    (ExitCode.INTERNAL, "unexpected internal error (a bug): run with --debug for details"),
+    (
+        ExitCode.BAD_INPUT,
+        "bad usage or input: options, unknown model or chat id, refused file, empty prompt",
+    ),
+    (ExitCode.ALLOWANCE, "allowance (or budget) used up for this cycle and no fallback applies"),
+    (
+        ExitCode.CONFIG,
+        "key or configuration: no key, key refused (401/403), invalid config, insecure base URL",
+    ),
+    (
+        ExitCode.SERVICE,
+        "service or network: refused, timeout, 429/5xx after retries, cut stream, invalid reply",
+    ),
+    (ExitCode.NOT_READY, "batch fetch: the batch is not finished yet (try again later)"),
+    (ExitCode.INTERRUPTED, "interrupted (Ctrl-C or SIGTERM)"),
+)
+"""Every exit code and what it means: `chatpro help exit-codes` and --help read this."""
+
+
 class ChatproError(Exception):
     """An error the user should see as one line (plus an optional hint)."""
 
@@ -67,6 +89,12 @@ class StorageError(ChatproError):
     """A file chatpro keeps could not be read or written (corrupt ledger, full disk, read-only dir)."""
 
     exit_code = ExitCode.INTERNAL
+
+
+class Cancelled(ChatproError):
+    """The user said no to a question (delete this?): nothing was done, and that is not an error."""
+
+    exit_code = ExitCode.OK
 
 
 class Interrupted(ChatproError):

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from chatpro.chatlog.blocks import Skipped, backward, forward, line_at, open_log, split_lines
-from chatpro.chatlog.records import LINE_RE, LINE_START, Window, load_record, parse_ts, title_of
+from chatpro.chatlog.records import (
+    LINE_RE,
+    LINE_START,
+    Window,
+    load_record,
+    parse_ts,
+    record_title,
+)
 
 SNIPPET_CHARS = 80
 
@@ -190,7 +197,7 @@ class _Chats:
         if role == b"assistant":
             st[4] = model
         if st[5] is None and role == b"user":
-            st[5] = title_of(str(record_of(source).get("content", "")))
+            st[5] = record_title(record_of(source))
 
     def summaries(self, order: Iterable[bytes] | None = None) -> list[ChatSummary]:
         out = []

@@ -194,6 +194,15 @@ def is_json_object(line: bytes) -> bool:
         return False
 
 
+def record_title(record: dict[str, Any]) -> str:
+    """A chat's title from its first user line: its own "title" (an upload without a prompt is
+    titled by its files), else the first line of what was asked."""
+    title = record.get("title")
+    return title_of(
+        title if isinstance(title, str) and title.strip() else str(record.get("content", ""))
+    )
+
+
 def title_of(content: str) -> str:
     """The first non-empty line of a prompt, trimmed to about 60 characters."""
     for raw in content.splitlines():

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from chatpro.chatlog.records import record_title
 from chatpro.cli.common import get_app
 from chatpro.cli.complete import complete_chat_ids
-from chatpro.errors import InputError
+from chatpro.errors import Cancelled, InputError
 from chatpro.render import one_line
 
 if TYPE_CHECKING:
@@ -207,8 +208,9 @@ def _fence(text: str) -> str:
 def _render_markdown(chats: list[tuple[str, list[dict[str, Any]]]]) -> str:
     out: list[str] = []
     for chat_id, messages in chats:
-        title = next((m.get("content", "") for m in messages if m.get("role") == "user"), "")
-        out.append(f"# {one_line(str(title), 80) or chat_id}\n")
+        first = next((m for m in messages if m.get("role") == "user"), None)
+        title = record_title(first) if first is not None else ""
+        out.append(f"# {one_line(title, 80) or chat_id}\n")
         out.append(f"Chat `{chat_id}`\n")
         for m in messages:
             out.append(
@@ -300,7 +302,7 @@ def _confirm(app: App, question: str, yes: bool, what: str) -> None:
     if not app.stdin_is_tty:
         raise InputError(f"{what} needs --yes when not run on a terminal; nothing was deleted")
     if not click.confirm(question, default=False, err=True):
-        raise InputError("cancelled; nothing was deleted")
+        raise Cancelled("cancelled; nothing was deleted")
 
 
 @history.command("delete")

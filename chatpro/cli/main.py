@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from chatpro import __version__
-from chatpro.errors import ChatproError, ExitCode, Interrupted
+from chatpro.errors import Cancelled, ChatproError, ExitCode, Interrupted
 
 if TYPE_CHECKING:
     from chatpro.app import App
@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "ask": ("chatpro.cli.ask", "ask", "Ask one question; the answer streams to stdout."),
     "chat": ("chatpro.cli.chat", "chat", "Chat interactively (or line by line from stdin)."),
-    "upload": ("chatpro.cli.upload", "upload", "Analyse files: PDF, Word, PowerPoint, code, text."),
+    "upload": (
+        "chatpro.cli.upload",
+        "upload",
+        "Analyse files: PDF, Word, PowerPoint, sheets, code.",
+    ),
     "batch": (
         "chatpro.cli.batch",
         "batch",
@@ -38,6 +42,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "key": ("chatpro.cli.key", "key", "Store, show (masked) or remove the API key."),
     "templates": ("chatpro.cli.templates", "templates", "List and show starter prompt templates."),
     "completion": ("chatpro.cli.completion", "completion", "Print a shell completion script."),
+    "help": (
+        "chatpro.cli.help",
+        "help_command",
+        "Reference topics: exit codes, config, file types.",
+    ),
 }
 
 GLOBAL_FLAGS = ("--debug", "-q", "--quiet")
@@ -92,8 +101,9 @@ class LazyGroup(click.Group):
     epilog='Examples:\n\n\b\n  chatpro ask "Draft a reply asking for a deadline extension"\n'
     '  chatpro upload brief.pdf -p "List the deliverables"\n'
     '  chatpro usage --check && chatpro ask -m fast "Summarize" < notes.txt\n\n'
-    "Docs: docs/guide.md. Exit codes: 0 ok, 1 bug, 2 bad input, 3 allowance used up, "
-    "4 key/config, 5 service/network, 75 batch not finished, 130 interrupted.",
+    "Reference: chatpro help TOPIC (exit-codes, environment, config, file-types, models, "
+    "paths). Exit codes: 0 ok, 1 bug, 2 bad input, 3 allowance used up, 4 key/config, "
+    "5 service/network, 75 batch not finished, 130 interrupted.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors (also CHATPRO_DEBUG=1).")
 @click.option(
@@ -150,6 +160,9 @@ def main(args: list[str], **app_kwargs: Any) -> int:
         return _run_cli(app, args)
     except Interrupted as exc:
         out.stderr.write("\n")
+        out.notice(exc.message)
+        return exc.exit_code
+    except Cancelled as exc:
         out.notice(exc.message)
         return exc.exit_code
     except ChatproError as exc:

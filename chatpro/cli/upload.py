@@ -59,6 +59,16 @@ def load_all(app: App, files: tuple[str, ...]) -> list[Attachment]:
     return attachments
 
 
+def _types_epilog() -> str:
+    """The supported extensions, from the type table, wrapped for --help."""
+    import textwrap
+
+    from chatpro.files.types import SUPPORTED
+
+    listed = " ".join(sorted(SUPPORTED)) + " (at most 10 MiB = 10,485,760 bytes each)."
+    return "\n".join(textwrap.wrap("Types: " + listed, 95))
+
+
 @click.command(
     epilog="""\b
 Examples:
@@ -69,11 +79,12 @@ Examples:
   curl -s https://example.com/brief.pdf | chatpro upload -
 
 \b
-Types: .cpp .cs .css .doc .docx .html .java .js .json .md .pdf .php .pptx .py .rb .sh .tex
-.ts .txt (at most 10 MB each).
-""",
+"""
+    + _types_epilog(),
 )
-@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.argument(
+    "files", nargs=-1, required=True, metavar="FILE...", type=click.Path(allow_dash=True)
+)
 @click.option(
     "-p",
     "--prompt",
@@ -118,7 +129,7 @@ def upload(
     schema_spec: str | None,
     schema_multi: bool,
 ) -> None:
-    """Analyse files: PDF, Word (.docx, .doc), PowerPoint, code and text.
+    """Analyse files: PDF, Word, PowerPoint, spreadsheets, email, code and text.
 
     Every file is checked (type, size, bytes) and its text extracted before anything is sent;
     a refused file is exit 2 and nothing is sent or charged. Files need a model that takes
@@ -156,6 +167,7 @@ def upload(
         return
     turn = Turn(
         prompt=prompt if prompt is not None else ("" if template else DEFAULT_PROMPT),
+        title=", ".join(a.name for a in attachments) if prompt is None else None,
         attachments=attachments,
         stream=not no_stream,
         allow_fallback=False,

@@ -270,3 +270,13 @@ def test_the_template_renders_the_first_message_of_each_chat(tmp_path):
 def test_nothing_to_ask_is_bad_input(tmp_path):
     with pytest.raises(InputError):
         _conversation(tmp_path).prepare(Turn("   "))
+
+
+def test_a_log_that_cannot_be_written_is_found_before_sending(run, server, home):
+    (home / "data" / "chats.jsonl").mkdir(parents=True)
+    result = run("ask", "hello")
+    assert result.returncode != 0
+    assert "chats.jsonl" in result.stderr
+    assert server.requests == []
+    usage = json.loads(run("usage", "--json").stdout)
+    assert all(m["used"] == 0 for m in usage["models"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
@@ -267,3 +268,58 @@ def _luhn(digits: str) -> bool:
         n = int(ch) * (2 if i % 2 else 1)
         total += n - 9 if n > 9 else n
     return total % 10 == 0
+
+
+# --- everything that is sent is scanned (end to end) ------------------------------------------
+
+
+def _block(home) -> None:
+    cfg = home / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('[privacy]\non_secret = "block"\n')
+
+
+def test_block_scans_the_system_text(run, server, home):
+    _block(home)
+    result = run("ask", "-s", f"Use key {AWS_KEY} when asked", "hello")
+    assert result.returncode == 2 and "system text" in result.stderr
+    assert AWS_KEY not in result.stderr
+    assert server.requests == []
+
+
+def test_block_scans_the_profile(run, server, home):
+    _block(home)
+    cfg = home / "config" / "config.toml"
+    cfg.write_text(cfg.read_text() + f'[profile]\nbio = "My AWS key is {AWS_KEY}"\n')
+    result = run("ask", "hello")
+    assert result.returncode == 2 and "profile" in result.stderr
+    assert server.requests == []
+
+
+def test_block_scans_a_templates_system_text(run, server, home):
+    _block(home)
+    templates = home / "config" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "leaky.toml").write_text(
+        f'system = "Deploy with {AWS_KEY}"\nprompt = "Help with {{input}}"\n'
+    )
+    result = run("ask", "-t", "leaky", "the release")
+    assert result.returncode == 2 and "system text" in result.stderr
+    assert server.requests == []
+
+
+def test_block_scans_file_names(run, server, home, tmp_path):
+    _block(home)
+    named = tmp_path / f"notes {AWS_KEY}.txt"
+    named.write_text("harmless\n")
+    result = run("ask", "-f", str(named), "summarize")
+    assert result.returncode == 2 and "file name" in result.stderr
+    assert server.requests == []
+
+
+def test_redact_covers_the_system_text_too(run, server, home):
+    cfg = home / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('[privacy]\non_secret = "redact"\n')
+    assert run("ask", "-s", f"key {AWS_KEY}", "hello").returncode == 0
+    assert AWS_KEY not in json.dumps(server.requests[0].body)

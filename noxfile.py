@@ -37,5 +37,5 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Whole-process benchmarks against baselines measured in the same run; writes docs/performance.md."""
-    session.install(".")
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))  # document writers
     session.run("python", "bench/run.py", *session.posargs)

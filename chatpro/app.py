@@ -83,8 +83,22 @@ class App:
 
     @functools.cached_property
     def catalog(self) -> Catalog:
+        from dataclasses import replace
+
         override = self.environ.get("CHATPRO_MODEL", "").strip() or None
-        return build_catalog(self.settings, override)
+        catalog = build_catalog(self.settings, override)
+        return replace(catalog, builtins_served=self._builtins_served(catalog))
+
+    def _builtins_served(self, catalog: Catalog) -> bool:
+        """Whether the built-in (OpenAI) models are likely offered: on OpenAI itself, or where
+        the config declares no models of its own (a proxy in front of OpenAI). A config that
+        declares its own models for another server (Ollama, vLLM) means they are what it has."""
+        from urllib.parse import urlsplit
+
+        url = self.environ.get("OPENAI_BASE_URL", "").strip() or self.settings.base_url
+        if (urlsplit(url).hostname or "").lower() in ("api.openai.com", ""):
+            return True
+        return not any(not m.builtin for m in catalog.models.values())
 
     # --- stores and the client ---------------------------------------------------------------
 

@@ -192,8 +192,10 @@ def require_file_model(catalog: Catalog, model: ModelInfo, *, switch: str = "-m"
     takers = catalog.file_models()
     raise InputError(
         f"{model.name} does not take files; use a model that does: "
-        + (", ".join(takers) if takers else "none is configured"),
-        hint=f"{switch} {takers[0]}" if takers else None,
+        + (", ".join(takers) if takers else "none is configured for this server"),
+        hint=f"{switch} {takers[0]}"
+        if takers
+        else 'declare one in config.toml: [models."NAME"] with files = true',
     )
 
 

@@ -139,6 +139,9 @@ class Catalog:
     default_name: str
     broken_aliases: Mapping[str, str] = field(default_factory=dict)  # alias → what it cannot reach
     currency: str = "USD"
+    builtins_served: bool = True
+    """False for another server (Ollama, vLLM…) with models of its own declared: suggestions
+    then name only those, since the built-in OpenAI models are likely not offered there."""
 
     def lookup(self, name: str) -> ModelInfo:
         """A model by exact name or alias (KeyError when unknown)."""
@@ -180,7 +183,12 @@ class Catalog:
         return self.resolve(self.default_name)
 
     def file_models(self) -> list[str]:
-        return [m.name for m in self.models.values() if m.takes_files]
+        """Models that take files, to suggest (on another server, only the declared ones)."""
+        return [
+            m.name
+            for m in self.models.values()
+            if m.takes_files and (self.builtins_served or not m.builtin)
+        ]
 
     def with_server_model(self, name: str) -> ModelInfo:
         """A model the server offers but config does not declare: an 8,192-token window is assumed

@@ -569,3 +569,18 @@ def test_tab_completes_commands_and_paths_after_file(terminal, server, home):
     term.read_until("gpt-4o> ")
     term.send(b"\x04")
     assert term.wait() == 0
+
+
+def test_on_another_server_hints_do_not_suggest_openai_models(run, server, home, tmp_path):
+    """The loopback server stands for Ollama or vLLM here: gpt-4o is not a model it has."""
+    notes = tmp_path / "notes.pdf"
+    notes.write_bytes(pdf_bytes(["Kickoff on Monday."]))
+    cfg = home / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('default_model = "llama3.1"\n[models."llama3.1"]\ncontext_window = 8192\n')
+    result = run("chat", input=f"/file {notes}\nsummarize\n")
+    assert result.returncode == 2
+    assert "gpt-4o" not in result.stderr and "files = true" in result.stderr
+    cfg.write_text(cfg.read_text() + '[models."llava"]\nfiles = true\n')
+    result = run("chat", input=f"/file {notes}\nsummarize\n")
+    assert "/model llava" in result.stderr and "gpt-4o" not in result.stderr

@@ -50,13 +50,50 @@ def test_budget_warns_once_per_threshold_and_usage_check_is_3_when_spent(run, se
 
 
 def test_old_ledger_records_without_cost_count_nothing(run, server, home):
-    configure(home, PRICED + "[money]\nmonthly_budget = 15\n")
+    configure(home, PRICED + "[usage]\nwarn_at = [80]\n[money]\nmonthly_budget = 15\n")
     ledger = home / "data" / "usage.jsonl"
-    ledger.parent.mkdir(parents=True, exist_ok=True)
+    ledger.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     ledger.write_text(
         '{"v":1,"type":"start","anchor":"2026-11-25","ts":"2026-11-25T09:00:00.000+00:00"}\n'
         '{"v":1,"type":"charge","model":"gpt-4o","units":1,"prompt_tokens":5,'
         '"completion_tokens":5,"ts":"2026-11-25T09:00:00.000+00:00","cycle":"2026-11-25"}\n'
     )
+    ledger.chmod(0o600)
     assert ask(run, "hi").stderr == ""  # 10 of 15
     assert "(20.00 of 15.00 USD)" in ask(run, "hi").stderr
+
+
+def test_usage_shows_spend_and_the_budget_left(run, server, home):
+    configure(home, PRICED + "[money]\nmonthly_budget = 50\n")
+    ask(run, "--client", "acme", "hi")
+    ask(run, "hi")
+    text = run("usage", env=ENV).stdout
+    assert "Spent this cycle: 20.00 USD of a 50.00 USD budget (30.00 USD left)" in text
+    data = json.loads(run("usage", "--json", env=ENV).stdout)
+    assert (data["spend"], data["budget"], data["budget_left"]) == ("20", "50", "30")
+    assert next(m for m in data["models"] if m["model"] == "gpt-4o")["cost"] == "20"
+
+
+def test_usage_by_client_model_and_day(run, server, home):
+    configure(home, PRICED)
+    ask(run, "--client", "acme", "hi")
+    ask(run, "--client", "acme", "hi")
+    ask(run, "--client", "globex", "hi")
+    ask(run, "hi")
+    ask(run, "hi", env={"CHATPRO_NOW": "2026-11-26T10:00:00+00:00"})
+    by_client = json.loads(run("usage", "--by", "client", "--json", env=ENV).stdout)
+    rows = {r["client"]: (r["requests"], r["messages"], r["cost"]) for r in by_client["rows"]}
+    assert rows == {"(none)": (2, 2, "20"), "acme": (2, 2, "20"), "globex": (1, 1, "10")}
+    assert by_client["total"]["cost"] == "50" and by_client["total"]["tokens_out"] == 45
+    by_day = json.loads(run("usage", "--by", "day", "--json", env=ENV).stdout)
+    assert [(r["day"], r["requests"]) for r in by_day["rows"]] == [
+        ("2026-11-25", 4),
+        ("2026-11-26", 1),
+    ]
+    table = run("usage", "--by", "client", env=ENV).stdout
+    assert "acme" in table and "20.00 USD" in table and "total" in table
+    only = json.loads(run("usage", "--client", "acme", "--json", env=ENV).stdout)
+    assert [(r["model"], r["requests"], r["cost"]) for r in only["rows"]] == [("gpt-4o", 2, "20")]
+    none = run("usage", "--client", "nobody", env=ENV)
+    assert none.returncode == 0 and "No charges for nobody" in none.stdout
+    assert run("usage", "--client", "bad/name", env=ENV).returncode == 2

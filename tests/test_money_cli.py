@@ -97,3 +97,16 @@ def test_usage_by_client_model_and_day(run, server, home):
     none = run("usage", "--client", "nobody", env=ENV)
     assert none.returncode == 0 and "No charges for nobody" in none.stdout
     assert run("usage", "--client", "bad/name", env=ENV).returncode == 2
+
+
+def test_history_client_filters_chats(run, server, home):
+    acme = json.loads(ask(run, "--json", "--client", "acme", "hi").stdout)["chat_id"]
+    ask(run, "--client", "globex", "hi")
+    ask(run, "hi")
+    for args in (("history", "--client", "acme", "--json"), ("history", "list", "--client", "acme", "--json")):
+        listed = json.loads(run(*args, env=ENV).stdout)
+        assert [c["chat_id"] for c in listed] == [acme]
+    assert len(json.loads(run("history", "--json", env=ENV).stdout)) == 3
+    nobody = run("history", "--client", "nobody", env=ENV)
+    assert nobody.returncode == 0 and nobody.stdout == "" and "no chats for client" in nobody.stderr
+    assert run("history", "--client", "bad/name", env=ENV).returncode == 2

@@ -240,6 +240,10 @@ class ChatLog:
     def chats(self, limit: int | None = None) -> list[ChatSummary]:
         return queries.chats(self.path, self._window(), self._skipped(), limit)
 
+    def client_chat_ids(self, client: str) -> set[str]:
+        """Ids of the chats with a message tagged CLIENT (within retention)."""
+        return queries.client_chat_ids(self.path, client, self._window(), self._skipped())
+
     def resolve(self, id_or_prefix: str) -> str:
         return search.resolve(self.path, id_or_prefix, self._window(), self._skipped())
 

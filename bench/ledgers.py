@@ -14,7 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 
 CLIENTS = ["acme", "globex", "initech", "umbrella", "Stark Industries", None]
-MODELS = {"gpt-4o": (Decimal("2.50"), Decimal("10.00")), "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60"))}
+MODELS = {
+    "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
+    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
+}
 
 
 def generate(path: Path, count: int, now: datetime, *, seed: int = 7) -> Path:
@@ -27,7 +30,12 @@ def generate(path: Path, count: int, now: datetime, *, seed: int = 7) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with open(path, "w", encoding="utf-8") as fh:
-        start = {"v": 1, "type": "start", "anchor": anchor.isoformat(), "ts": f"{anchor}T09:00:00.000+00:00"}
+        start = {
+            "v": 1,
+            "type": "start",
+            "anchor": anchor.isoformat(),
+            "ts": f"{anchor}T09:00:00.000+00:00",
+        }
         fh.write(dumps(start) + "\n")
         lines = []
         for n in range(count):

@@ -103,7 +103,10 @@ def test_history_client_filters_chats(run, server, home):
     acme = json.loads(ask(run, "--json", "--client", "acme", "hi").stdout)["chat_id"]
     ask(run, "--client", "globex", "hi")
     ask(run, "hi")
-    for args in (("history", "--client", "acme", "--json"), ("history", "list", "--client", "acme", "--json")):
+    for args in (
+        ("history", "--client", "acme", "--json"),
+        ("history", "list", "--client", "acme", "--json"),
+    ):
         listed = json.loads(run(*args, env=ENV).stdout)
         assert [c["chat_id"] for c in listed] == [acme]
     assert len(json.loads(run("history", "--json", env=ENV).stdout)) == 3

@@ -41,7 +41,10 @@ def test_report_json_per_client_and_model(run, server, home):
     assert list(rows) == ["acme", "globex", "(none)"]
     acme = rows["acme"]
     assert (acme["model"], acme["chats"], acme["messages"], acme["units"]) == ("gpt-4o", 1, 4, 2)
-    assert (acme["tokens_out"], acme["cost"]) == (18, "30.0")  # the follow-up sends the first exchange again
+    assert (acme["tokens_out"], acme["cost"]) == (
+        18,
+        "30.0",
+    )  # the follow-up sends the first exchange again
     assert acme["first_activity"].startswith("2026-11-24T10:00")
     assert acme["last_activity"].startswith("2026-11-25T10:00")
     assert data["total"]["cost"] == "50.0" and data["total"]["chats"] == 3
@@ -83,7 +86,11 @@ def test_report_unknown_client_is_empty_and_bad_dates_are_exit_2(run, server, ho
     assert empty.returncode == 0 and json.loads(empty.stdout)["rows"] == []
     assert "no work for client 'nobody'" in empty.stderr
     out = tmp_path / "never.md"
-    for args in (("--since", "2026-13-01"), ("--until", "yesterday"), ("--since", "2026-11-25", "--until", "2026-11-01")):
+    for args in (
+        ("--since", "2026-13-01"),
+        ("--until", "yesterday"),
+        ("--since", "2026-11-25", "--until", "2026-11-01"),
+    ):
         bad = run("report", *args, "-o", str(out), env=ENV)
         assert bad.returncode == 2 and bad.stderr.startswith("chatpro: error:")
     assert not out.exists()
@@ -93,10 +100,20 @@ def test_report_reads_foreign_and_torn_lines(run_offline, home):
     log = home / "data" / "chats.jsonl"
     log.parent.mkdir(parents=True, mode=0o700)
     log.write_text(
-        json.dumps({"id": "m_1", "chat_id": "c_1", "ts": "2026-11-25T09:00:00Z", "role": "user",
-                    "model": "gpt-4o", "content": "x", "client": "acme", "cost": 0.5,
-                    "usage": {"prompt_tokens": 3, "completion_tokens": 0, "units": 1}},
-                   separators=(",", ":"))
+        json.dumps(
+            {
+                "id": "m_1",
+                "chat_id": "c_1",
+                "ts": "2026-11-25T09:00:00Z",
+                "role": "user",
+                "model": "gpt-4o",
+                "content": "x",
+                "client": "acme",
+                "cost": 0.5,
+                "usage": {"prompt_tokens": 3, "completion_tokens": 0, "units": 1},
+            },
+            separators=(",", ":"),
+        )
         + "\n{not json\n"
     )
     log.chmod(0o600)

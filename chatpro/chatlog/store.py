@@ -28,8 +28,8 @@ from chatpro.chatlog import queries, search, totals
 from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
 from chatpro.chatlog.files import FileStore
 from chatpro.chatlog.queries import ChatSummary, SearchHit
-from chatpro.chatlog.totals import Group
 from chatpro.chatlog.records import LINE_RE, Window, dump_line, loads, parse_ts
+from chatpro.chatlog.totals import Group
 from chatpro.clock import Clock
 from chatpro.errors import ConfigError, StorageError
 from chatpro.fsutil import (

@@ -26,8 +26,13 @@ _HEAD = re.compile(
 )
 _N = rb"(0|[1-9]\d{0,17})"
 _TAIL = re.compile(
-    rb'"usage": (?:null|\{"prompt_tokens": ' + _N + rb', "completion_tokens": ' + _N
-    + rb', "units": ' + _N + rb"\})"
+    rb'"usage": (?:null|\{"prompt_tokens": '
+    + _N
+    + rb', "completion_tokens": '
+    + _N
+    + rb', "units": '
+    + _N
+    + rb"\})"
     rb'(?:, "interrupted": true)?(?:, "client": "([^"\\\n]*)")?'
     rb"(?:, \"cost\": (\d{1,30}(?:\.\d{1,30})?(?:e[+-]?\d{1,3})?))?\}\n"
 )
@@ -100,7 +105,9 @@ def client_model_totals(
                     tails = _TAIL.findall(block) if len(heads) == lines else []
                     if heads and len(tails) == lines:
                         keeps = window.keeps_fixed
-                        for (chat, ts, model), (p, c, u, who, cost) in zip(heads, tails, strict=True):
+                        for (chat, ts, model), (p, c, u, who, cost) in zip(
+                            heads, tails, strict=True
+                        ):
                             if keeps(ts):
                                 add(chat, ts, model, (p, c, u, cost), who)
                         continue

@@ -35,7 +35,9 @@ Examples:
 @click.option(
     "--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE."
+)
 @click.pass_context
 def report(
     ctx: click.Context,

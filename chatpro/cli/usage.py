@@ -35,7 +35,9 @@ Examples:
     help="Print nothing; exit 0 while MODEL (default model) has allowance left and the budget"
     " is not spent, 3 when not.",
 )
-@click.option("--client", "client", metavar="NAME", help="Only this client's spend, tokens, messages.")
+@click.option(
+    "--client", "client", metavar="NAME", help="Only this client's spend, tokens, messages."
+)
 @click.option(
     "--by",
     type=click.Choice(["client", "model", "day"]),
@@ -145,7 +147,9 @@ def usage(
     line = f"Spent this cycle: {format_money(spent.total.cost, currency)}"
     if budget is not None:
         left = max(budget - spent.total.cost, Decimal(0))
-        line += f" of a {format_money(budget, currency)} budget ({format_money(left, currency)} left)"
+        line += (
+            f" of a {format_money(budget, currency)} budget ({format_money(left, currency)} left)"
+        )
     app.out.line(line)
 
 

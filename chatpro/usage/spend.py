@@ -29,8 +29,13 @@ _FIGURE = rb"(0|[1-9]\d{0,14})"  # below journal.MAX_FIGURE; longer numbers take
 # Each pattern starts with the newline before the line (the block gets one prepended), so the
 # regex engine can jump between occurrences of a literal prefix and every match is a whole line.
 _CHARGE = re.compile(
-    rb'\n\{"v":1,"type":"charge","model":"([^"\\\n]+)","units":' + _FIGURE + rb',"prompt_tokens":'
-    + _FIGURE + rb',"completion_tokens":' + _FIGURE + rb',"ts":"(\d{4}-\d\d-\d\d)[^"\\\n]*",'
+    rb'\n\{"v":1,"type":"charge","model":"([^"\\\n]+)","units":'
+    + _FIGURE
+    + rb',"prompt_tokens":'
+    + _FIGURE
+    + rb',"completion_tokens":'
+    + _FIGURE
+    + rb',"ts":"(\d{4}-\d\d-\d\d)[^"\\\n]*",'
     rb'"cycle":"(\d{4}-\d\d-\d\d)"(?:,"client":"([^"\\\n]+)")?'
     rb'(?:,"cost":"(\d{1,30}(?:\.\d{1,30})?(?:E[+-]?\d{1,4})?)")?\}(?=\n)'
 )

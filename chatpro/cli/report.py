@@ -33,7 +33,12 @@ Examples:
 @click.option("--since", metavar="DATE", help="From this day (YYYY-MM-DD), inclusive.")
 @click.option("--until", metavar="DATE", help="To this day (YYYY-MM-DD), inclusive.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "json"]),
+    default="md",
+    show_default=True,
+    help="md: a pipe table with a total row; csv: for spreadsheets; json: exact, for scripts.",
 )
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE."

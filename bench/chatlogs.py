@@ -48,8 +48,16 @@ WORDS = [
 ]
 
 
-def generate(path: Path, messages: int, *, seed: int = 42, expired_share: float = 0.1) -> Path:
-    """Write MESSAGES records to PATH (mode 0600), oldest first, and return PATH."""
+def generate(
+    path: Path,
+    messages: int,
+    *,
+    seed: int = 42,
+    expired_share: float = 0.1,
+    clients: tuple[str | None, ...] = (),
+) -> Path:
+    """Write MESSAGES records to PATH (mode 0600), oldest first, and return PATH. With CLIENTS,
+    each chat is tagged with one of them in turn (None: untagged) and user lines carry a cost."""
     rng = random.Random(seed)
     expired = int(messages * expired_share)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -87,6 +95,12 @@ def generate(path: Path, messages: int, *, seed: int = 42, expired_share: float 
                         "units": 0 if role == "user" else 1,
                     },
                 }
+                if clients:
+                    client = clients[chat_no % len(clients)]
+                    if client is not None:
+                        record["client"] = client
+                    if role == "user":
+                        record["cost"] = round(rng.randint(10, 6000) * 2.5e-6, 7)
                 lines.append(json.dumps(record, ensure_ascii=False))
             fh.write("\n".join(lines) + "\n")
             written += size

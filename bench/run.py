@@ -441,6 +441,17 @@ class Bench:
             out += f"\n(failed, exit {proc.returncode}: {proc.stderr.strip()[-300:]})"
         return out
 
+    def report_bench(self) -> None:
+        """Run bench/bench_report.py (report and usage --by client) at the largest size."""
+        script = BENCH / "bench_report.py"
+        argv = [PY, str(script), "--messages", str(max(self.sizes)), "--reps", str(self.heavy_reps)]
+        print(f"  {' '.join(argv[1:])}", file=sys.stderr, flush=True)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=self.env("br"), cwd=REPO)
+        if proc.returncode != 0:
+            self.notes.append(f"bench_report.py failed: {proc.stderr.strip()[-300:]}")
+            return
+        self.notes += proc.stdout.strip().splitlines()
+
     def close(self) -> None:
         self.server.stop()
 
@@ -591,6 +602,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.history(size)
             print("bench/bench_chatlog.py", file=sys.stderr)
             chatlog_out = bench.chatlog_bench()
+            print("bench/bench_report.py", file=sys.stderr)
+            bench.report_bench()
         finally:
             bench.close()
     text = report(bench, args, chatlog_out, time.perf_counter() - started)

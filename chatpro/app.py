@@ -119,7 +119,11 @@ class App:
 
         if "ledger" not in self._cache:
             self._cache["ledger"] = Ledger(
-                self.paths.ledger_file, clock=self.clock, warn=self.out.warning
+                self.paths.ledger_file,
+                clock=self.clock,
+                warn=self.out.warning,
+                budget=self.settings.monthly_budget,
+                currency=self.settings.currency,
             )
         return self._cache["ledger"]  # type: ignore[no-any-return]
 

@@ -316,3 +316,35 @@ def _total_selected(path: Path, agg: _Chats, wanted: list[bytes], skipped: Skipp
                         skipped.count += 1
                     elif loaded["chat_id"].encode() in ids:
                         agg.add(_row_of(loaded), loaded, False)
+
+
+def client_chat_ids(path: Path, client: str, window: Window, skipped: Skipped) -> set[str]:
+    """Ids of the chats with a message tagged CLIENT within retention (a byte prefilter finds
+    the candidate lines of our own format; other blocks are read line by line)."""
+    import json
+
+    tag = json.dumps(client, ensure_ascii=False).encode()
+    needles = (b'"client": ' + tag, b'"client":' + tag)
+    found: set[str] = set()
+
+    def consider(record: dict[str, Any] | None) -> None:
+        if record is None:
+            skipped.count += 1
+        elif record.get("client") == client and window.keeps_any(record["ts"]):
+            found.add(record["chat_id"])
+
+    try:
+        with open_log(path) as opened:
+            if opened is None:
+                return found
+            fh, size = opened
+            for _, block in forward(fh, size):
+                if not plain_block(block):
+                    for _, record in slow_rows(block, skipped):
+                        consider(record)
+                    continue
+                for start, end in find_lines(block, needles):
+                    consider(load_record(block[start:end]))
+    finally:
+        skipped.report()
+    return found

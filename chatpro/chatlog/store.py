@@ -24,11 +24,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chatpro.chatlog import queries, search
+from chatpro.chatlog import queries, search, totals
 from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
 from chatpro.chatlog.files import FileStore
 from chatpro.chatlog.queries import ChatSummary, SearchHit
 from chatpro.chatlog.records import LINE_RE, Window, dump_line, loads, parse_ts
+from chatpro.chatlog.totals import Group
 from chatpro.clock import Clock
 from chatpro.errors import ConfigError, StorageError
 from chatpro.fsutil import (
@@ -239,6 +240,18 @@ class ChatLog:
 
     def chats(self, limit: int | None = None) -> list[ChatSummary]:
         return queries.chats(self.path, self._window(), self._skipped(), limit)
+
+    def client_chat_ids(self, client: str) -> set[str]:
+        """Ids of the chats with a message tagged CLIENT (within retention)."""
+        return queries.client_chat_ids(self.path, client, self._window(), self._skipped())
+
+    def client_model_totals(
+        self, *, since: bytes = b"", until: bytes = b"\xff", client: str | None = None
+    ) -> dict[tuple[str, str], Group]:
+        """Work per (client, model) within retention and the SINCE..UNTIL days (for reports)."""
+        return totals.client_model_totals(
+            self.path, self._window(), self._skipped(), since=since, until=until, client=client
+        )
 
     def resolve(self, id_or_prefix: str) -> str:
         return search.resolve(self.path, id_or_prefix, self._window(), self._skipped())

@@ -29,8 +29,18 @@ def _when(ts: datetime | str) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _list(app: App, limit: int | None, show_all: bool, as_json: bool) -> None:
-    chats = app.chatlog().chats(limit=None if show_all else (limit or DEFAULT_LIMIT))
+def _list(
+    app: App, limit: int | None, show_all: bool, as_json: bool, client: str | None = None
+) -> None:
+    cap = None if show_all else (limit or DEFAULT_LIMIT)
+    if client is None:
+        chats = app.chatlog().chats(limit=cap)
+    else:
+        from chatpro.clients import check_client_name
+
+        log = app.chatlog()
+        ids = log.client_chat_ids(check_client_name(client, "--client"))
+        chats = [c for c in log.chats(limit=None) if c.chat_id in ids][:cap] if ids else []
     if as_json:
         app.out.json(
             [
@@ -46,6 +56,9 @@ def _list(app: App, limit: int | None, show_all: bool, as_json: bool) -> None:
                 for c in chats
             ]
         )
+        return
+    if not chats and client is not None:
+        app.out.notice(f"no chats for client {client!r}")
         return
     if not chats:
         app.out.notice(f"no chats yet (chats are kept for {app.settings.retention_days} days)")
@@ -84,12 +97,15 @@ Examples:
     help=f"Show at most N chats (default {DEFAULT_LIMIT}).",
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every chat.")
+@click.option("--client", metavar="NAME", help="Only chats with work for this client.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def history(ctx: click.Context, limit: int | None, show_all: bool, as_json: bool) -> None:
+def history(
+    ctx: click.Context, limit: int | None, show_all: bool, client: str | None, as_json: bool
+) -> None:
     """List past chats, newest first (messages are kept for history.retention_days, at most 90)."""
     if ctx.invoked_subcommand is None:
-        _list(get_app(ctx), limit, show_all, as_json)
+        _list(get_app(ctx), limit, show_all, as_json, client)
 
 
 @history.command("list")
@@ -100,16 +116,20 @@ def history(ctx: click.Context, limit: int | None, show_all: bool, as_json: bool
     help=f"Show at most N chats (default {DEFAULT_LIMIT}).",
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every chat.")
+@click.option("--client", metavar="NAME", help="Only chats with work for this client.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def list_chats(ctx: click.Context, limit: int | None, show_all: bool, as_json: bool) -> None:
+def list_chats(
+    ctx: click.Context, limit: int | None, show_all: bool, client: str | None, as_json: bool
+) -> None:
     """List chats: id, last activity, model, messages, title, days until it expires.
 
     \b
     Example:
       chatpro history list --all --json
+      chatpro history list --client acme
     """
-    _list(get_app(ctx), limit, show_all, as_json)
+    _list(get_app(ctx), limit, show_all, as_json, client)
 
 
 @history.command("show")

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "history",
         "List, show, search, export and delete past chats.",
     ),
+    "report": ("chatpro.cli.report", "report", "Report work per client and model for invoices."),
     "usage": ("chatpro.cli.usage", "usage", "Show this month's allowance and what is left."),
     "model": ("chatpro.cli.model", "model", "Show, list and set the default model."),
     "config": ("chatpro.cli.config", "config", "Show and change settings in config.toml."),

@@ -7,7 +7,11 @@ Records (one JSON object a line, ``"v": 1``):
 - ``{"type": "charge", "model", "units", "prompt_tokens", "completion_tokens", "ts", "cycle"}`` —
   one per answered request; ``cycle`` is the start date of the cycle it counts in.
 - ``{"type": "warned", "model", "threshold", "cycle"}`` — a threshold warning was shown;
-  threshold 100 is the "that was your last message" warning.
+  threshold 100 is the "that was your last message" warning. A budget warning is the same record
+  with ``"kind": "budget"`` (and ``"model": "(budget)"``, so older readers take it as harmless).
+
+A charge may also carry ``client`` (its tag) and ``cost`` (the exact amount as a decimal string,
+e.g. ``"0.0125"``); records written before there were prices have none and cost 0.
 
 Writers hold an exclusive flock on ``<ledger>.lock`` around read-modify-write and add all their
 records with one ``write()``, so a charge and its warnings land together or not at all. Nothing is
@@ -22,6 +26,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,8 @@ from chatpro.usage.rules import cycle_bounds, renewal_after
 
 LEDGER_VERSION = 1
 LAST_MESSAGE = 100  # the threshold recorded for "that was your last message"
+BUDGET_KIND = "budget"  # the "kind" of a warned record about the money budget
+BUDGET_MODEL = "(budget)"  # its "model", which no real model is called
 
 
 @dataclass
@@ -49,6 +56,8 @@ class State:
     renewal_date: date
     totals: dict[str, Totals] = field(default_factory=dict)
     warned: set[tuple[str, int]] = field(default_factory=set)
+    spend: Decimal = Decimal(0)  # the cycle's charges' costs, exact
+    budget_warned: set[int] = field(default_factory=set)
     size: int = 0  # bytes of whole records; a torn tail beyond it is cut off by the next writer
     torn: bool = False
     reserved: dict[str, int] = field(default_factory=dict)  # live reservations (not in the file)
@@ -87,6 +96,17 @@ def _str(record: dict[str, object], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise _Corrupt(f"{key!r} must be a non-empty string")
     return value
+
+
+def money(value: object) -> Decimal:
+    """A charge's ``cost``: a decimal string of a finite amount ≥ 0 (else the line is corrupt)."""
+    try:
+        amount = Decimal(value) if isinstance(value, str) and len(value) <= 64 else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise _Corrupt("'cost' must be a decimal amount as a string")
+    return amount
 
 
 def parse(path: Path, data: bytes, today: date) -> State:
@@ -138,10 +158,16 @@ def parse(path: Path, data: bytes, today: date) -> State:
                         totals.units += units
                         totals.prompt_tokens += prompt
                         totals.completion_tokens += completion
+                        cost = record.get("cost")
+                        if cost is not None:
+                            state.spend += money(cost)
                 else:
                     threshold = _int(record, "threshold")
                     if cycle == current:
-                        state.warned.add((model, threshold))
+                        if record.get("kind") == BUDGET_KIND:
+                            state.budget_warned.add(threshold)
+                        else:
+                            state.warned.add((model, threshold))
             elif kind == "start":
                 if state.anchor is not None:
                     raise _Corrupt("a second start record")

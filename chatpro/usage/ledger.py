@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -14,6 +15,8 @@ from chatpro.fsutil import check_writable_file, file_lock, lock_path_for, tighte
 from chatpro.paths import ensure_dir
 from chatpro.usage import reservations
 from chatpro.usage.journal import (
+    BUDGET_KIND,
+    BUDGET_MODEL,
     LAST_MESSAGE,
     LEDGER_VERSION,
     MAX_FIGURE,
@@ -82,10 +85,18 @@ class Ledger:
     """The allowance ledger at PATH. Every method reads the journal afresh (other processes write)."""
 
     def __init__(
-        self, path: Path, *, clock: Clock, warn: Callable[[str], None] = lambda m: None
+        self,
+        path: Path,
+        *,
+        clock: Clock,
+        warn: Callable[[str], None] = lambda m: None,
+        budget: Decimal | None = None,
+        currency: str = "USD",
     ) -> None:
         self.path = path
         self.clock = clock
+        self.budget = budget  # money a cycle ([money] monthly_budget); None: no budget
+        self.currency = currency
         self.warn = warn  # notices, e.g. a file mode set back to 0600
         self._lock = lock_path_for(path)
         self._reservations = reservations.path_for(path)
@@ -114,6 +125,14 @@ class Ledger:
         if model.monthly_messages <= 0:
             return True
         return self._state(self._today()).used(model.name) < model.monthly_messages
+
+    def spend(self) -> Decimal:
+        """The exact cost of this cycle's charges (charges without a cost count 0)."""
+        return self._state(self._today()).spend
+
+    def budget_spent(self) -> bool:
+        """True when a budget is set and this cycle's spend has reached it."""
+        return self.budget is not None and self.spend() >= self.budget
 
     def status(self, models: Sequence[ModelLike]) -> UsageReport:
         today = self._today()
@@ -292,6 +311,13 @@ class Ledger:
                     warnings.append(
                         _warning(model.name, reached[-1], used, allowance, state.renewal_date)
                     )
+            if self.budget is not None and cost is not None:
+                records_, line = _budget_warning(
+                    state, state.spend + Decimal(cost), self.budget, self.currency, warn_at, cycle
+                )
+                records += records_
+                if line:
+                    warnings.append(line)
             append_records(self.path, records, state, existed)
             if reservation is not None:  # after the charge: a crash in between only holds more
                 self._drop(reservation.reservation_id)
@@ -426,6 +452,43 @@ def _warning(model: str, threshold: int, used: int, allowance: int, renews: date
         f"{threshold}% of your monthly {model} allowance is used ({used} of {allowance} messages);"
         f" it renews on {renews.isoformat()}"
     )
+
+
+def _budget_warning(
+    state: State, spent: Decimal, budget: Decimal, currency: str, warn_at: Sequence[int], cycle: str
+) -> tuple[list[dict[str, object]], str | None]:
+    """The warned records and the one line (highest threshold) a spend of SPENT reaches."""
+    reached = [
+        t
+        for t in sorted({t for t in warn_at if 0 < t < 100} | {100})
+        if spent * 100 >= t * budget and t not in state.budget_warned
+    ]
+    records: list[dict[str, object]] = [
+        {
+            "v": LEDGER_VERSION,
+            "type": "warned",
+            "model": BUDGET_MODEL,
+            "threshold": t,
+            "cycle": cycle,
+            "kind": BUDGET_KIND,
+        }
+        for t in reached
+    ]
+    if not reached:
+        return records, None
+    shown = f"({_amount(spent)} of {_amount(budget)} {currency})"
+    renews = state.renewal_date.isoformat()
+    if reached[-1] >= 100:
+        return records, f"your monthly budget is spent {shown}; it renews on {renews}"
+    return records, (
+        f"{reached[-1]}% of your monthly budget is spent {shown}; it renews on {renews}"
+    )
+
+
+def _amount(value: Decimal) -> str:
+    from chatpro.money import format_money
+
+    return format_money(value, "").strip()
 
 
 def _messages(count: int) -> str:

@@ -120,7 +120,8 @@ def _last_byte(path: Path, size: int) -> bytes:
 
 
 def temp_path_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")  # os, not secrets: hashlib and OpenSSL cost table commands ~3 ms
+    # os.urandom, not secrets: importing secrets (hashlib, OpenSSL) costs table commands ~3 ms
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def is_temp_for(candidate: Path, path: Path) -> bool:

@@ -56,9 +56,9 @@ def _noise(size: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-def _pad_zip(data: bytes, member: str) -> bytes:
-    """DATA (a zip package) with a stored picture-like member added to reach TARGET_BYTES."""
-    missing = TARGET_BYTES - len(data) - 200
+def _pad_zip(data: bytes, member: str, target: int = TARGET_BYTES) -> bytes:
+    """DATA (a zip package) with a stored picture-like member added to reach TARGET."""
+    missing = target - len(data) - 200
     if missing <= 0:
         return data
     buf = io.BytesIO(data)
@@ -103,7 +103,7 @@ def build_docx(path: Path, paragraphs: int = 6000) -> Path:
     return path
 
 
-def build_pptx(path: Path, slides: int = 400) -> Path:
+def build_pptx(path: Path, slides: int = 400, target: int = TARGET_BYTES) -> Path:
     from pptx import Presentation
 
     rng = random.Random(2)
@@ -115,11 +115,11 @@ def build_pptx(path: Path, slides: int = 400) -> Path:
         slide.notes_slide.notes_text_frame.text = _sentence(rng, 30)
     out = io.BytesIO()
     prs.save(out)
-    path.write_bytes(_pad_zip(out.getvalue(), "ppt/media/image1.png"))
+    path.write_bytes(_pad_zip(out.getvalue(), "ppt/media/image1.png", target))
     return path
 
 
-def build_pdf(path: Path, pages: int = 400) -> Path:
+def build_pdf(path: Path, pages: int = 400, target: int = TARGET_BYTES) -> Path:
     """Pages of Helvetica text (40 lines each) and one noise image covering the first page."""
     rng = random.Random(3)
     objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b""]
@@ -150,7 +150,7 @@ def build_pdf(path: Path, pages: int = 400) -> Path:
     kids = " ".join(f"{pid} 0 R" for pid in page_ids)
     objects[1] = f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode()
     text_size = sum(len(o) for o in objects)
-    side = max(16, int(max(0, TARGET_BYTES - text_size - 4096) ** 0.5))
+    side = max(16, int(max(0, target - text_size - 4096) ** 0.5))
     pixels = _noise(side * side, 4)
     objects[image_id - 1] = (
         f"<< /Type /XObject /Subtype /Image /Width {side} /Height {side} /ColorSpace /DeviceGray "

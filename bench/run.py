@@ -63,11 +63,14 @@ class Goal:
     ratio: float | None = None
     seconds: float | None = None
     peak_mib: float | None = None
+    cpu_seconds: float | None = None
 
     def text(self) -> str:
         parts = []
         if self.ratio is not None:
             parts.append(f"≤ {self.ratio:g}×")
+        if self.cpu_seconds is not None:
+            parts.append(f"≤ {self.cpu_seconds:g} s CPU")
         if self.seconds is not None:
             parts.append(f"≤ {self.seconds:g} s")
         if self.peak_mib is not None:
@@ -80,6 +83,7 @@ class Sample:
     seconds: list[float] = field(default_factory=list)
     peak_kib: int = 0
     error: str | None = None
+    cpu: list[float] = field(default_factory=list)  # user+sys of the child, per timed run
 
 
 @dataclass
@@ -107,6 +111,10 @@ class Row:
         return statistics.median(self.sample.seconds) / statistics.median(base.seconds)
 
     @property
+    def cpu(self) -> float | None:
+        return None if self.failed or not self.sample.cpu else statistics.median(self.sample.cpu)
+
+    @property
     def peak_mib(self) -> float:
         return self.sample.peak_kib / 1024
 
@@ -120,6 +128,8 @@ class Row:
             checks.append(self.median is not None and self.median <= self.goal.seconds)
         if self.goal.peak_mib is not None:
             checks.append(self.peak_mib <= self.goal.peak_mib)
+        if self.goal.cpu_seconds is not None:
+            checks.append(self.cpu is not None and self.cpu <= self.goal.cpu_seconds)
         if not checks:
             return "—"
         return "yes" if all(checks) else "no"
@@ -139,8 +149,9 @@ def run_once(
     stdin: bytes = b"",
     expect: Sequence[int] = (0,),
     cwd: Path | None = None,
-) -> tuple[float, int, str | None]:
-    """(seconds, peak RSS KiB, error or None) of one whole process, stdout to /dev/null."""
+) -> tuple[float, int, str | None, float]:
+    """(seconds, peak RSS KiB, error or None, CPU seconds) of one whole process, stdout to
+    /dev/null. The CPU time is user+sys from os.wait4: the child and the children it waited for."""
     with (
         tempfile.TemporaryFile() as inp,
         tempfile.TemporaryFile() as err,
@@ -155,11 +166,12 @@ def run_once(
                 command, stdin=inp, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=cwd
             )
         except OSError as exc:
-            return 0.0, 0, f"cannot start: {exc}"
+            return 0.0, 0, f"cannot start: {exc}", 0.0
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         peak = usage.ru_maxrss
+        cpu = usage.ru_utime + usage.ru_stime
         if USE_TIME:
             peak = _time_peak(rss.name)
         if proc.returncode not in expect:
@@ -167,8 +179,8 @@ def run_once(
             lines = err.read().decode("utf-8", "replace").strip().splitlines()
             errors = [line for line in lines if line.startswith("chatpro: error")]
             last = (errors or lines or [""])[-1]
-            return elapsed, peak, f"exit {proc.returncode}: {last[:120]}"
-        return elapsed, peak, None
+            return elapsed, peak, f"exit {proc.returncode}: {last[:120]}", cpu
+        return elapsed, peak, None, cpu
 
 
 def _time_peak(path: str) -> int:
@@ -195,12 +207,15 @@ def measure(
     for i in range(warmup + reps):
         if before_each is not None:
             before_each()
-        seconds, peak, error = run_once(argv, env, stdin=stdin, expect=expect, cwd=env_cwd(env))
+        seconds, peak, error, cpu = run_once(
+            argv, env, stdin=stdin, expect=expect, cwd=env_cwd(env)
+        )
         if error:
             sample.error = error
             return sample
         if i >= warmup:
             sample.seconds.append(seconds)
+            sample.cpu.append(cpu)
             sample.peak_kib = max(sample.peak_kib, peak)
     return sample
 
@@ -223,13 +238,14 @@ def measure_together(specs: Sequence[Spec], reps: int, warmup: int = 1) -> list[
         for spec, sample in zip(specs, samples, strict=True):
             if sample.error:
                 continue
-            seconds, peak, error = run_once(
+            seconds, peak, error, cpu = run_once(
                 spec.argv, spec.env, stdin=spec.stdin, expect=spec.expect, cwd=env_cwd(spec.env)
             )
             if error:
                 sample.error = error
             elif i >= warmup:
                 sample.seconds.append(seconds)
+                sample.cpu.append(cpu)
                 sample.peak_kib = max(sample.peak_kib, peak)
     return samples
 
@@ -241,12 +257,26 @@ def env_cwd(env: dict[str, str]) -> Path:
 # --- the environment -----------------------------------------------------------------------
 
 
-def chatpro_argv() -> tuple[list[str], str]:
-    """How to start chatpro: the installed console script beside this python, else -m."""
+LAUNCHER = """\
+import sys
+from chatpro.cli.main import run
+sys.exit(run())
+"""
+
+
+def chatpro_argv(work: Path) -> tuple[list[str], str]:
+    """How to start chatpro: the installed console script beside this python, else a script
+    that does what pip's console script does (not `-m`, whose runpy costs an installed user
+    nothing), run with the worktree on PYTHONPATH and its modules compiled first."""
     script = Path(PY).parent / "chatpro"
     if script.exists():
         return [str(script)], str(script)
-    return [PY, "-m", "chatpro"], f"{PY} -m chatpro"
+    import compileall
+
+    compileall.compile_dir(REPO / "chatpro", quiet=1)  # as pip install does
+    launcher = work / "chatpro_launcher.py"
+    launcher.write_text(LAUNCHER)
+    return [PY, str(launcher)], f"{PY} <console-script equivalent> (worktree on PYTHONPATH)"
 
 
 def base_env(home: Path, server_url: str, **extra: str) -> dict[str, str]:
@@ -283,7 +313,7 @@ class Bench:
         self.sizes = sizes
         self.work = work
         self.rows: list[Row] = []
-        self.chatpro, self.chatpro_text = chatpro_argv()
+        self.chatpro, self.chatpro_text = chatpro_argv(work)
         self.server = start_server()
         self.notes: list[str] = []
 
@@ -309,10 +339,10 @@ class Bench:
         specs = [Spec([PY, "-c", "import click"], env), Spec([*self.chatpro, "--help"], env)]
         specs += [Spec([*self.chatpro, *args], env) for args in tables]
         click_base, help_sample, *samples = measure_together(specs, self.reps)
-        self.add("chatpro --help", help_sample, Goal(ratio=1.5), ("import click", click_base))
+        self.add("chatpro --help", help_sample, Goal(ratio=1.3), ("import click", click_base))
         for args, sample in zip(tables, samples, strict=True):
             self.add(
-                f"chatpro {' '.join(args)}", sample, Goal(ratio=2), ("import click", click_base)
+                f"chatpro {' '.join(args)}", sample, Goal(ratio=1.3), ("import click", click_base)
             )
 
     def ask(self) -> None:
@@ -329,7 +359,7 @@ class Bench:
         self.add(
             "chatpro ask hi (streamed, loopback)",
             sample,
-            Goal(ratio=0.95),
+            Goal(ratio=0.6, peak_mib=45),
             ("openai-python stream", base),
         )
 
@@ -364,7 +394,12 @@ class Bench:
             sample = measure(
                 [*self.chatpro, "upload", "--extract", str(path)], env, self.heavy_reps
             )
-            self.add(f"upload --extract {mb:.1f} MB .{kind}", sample, Goal(seconds=2))
+            cpu = 1.0 if kind == "pdf" else 2.0
+            self.add(
+                f"upload --extract {mb:.1f} MB .{kind} (bench document)",
+                sample,
+                Goal(cpu_seconds=cpu, peak_mib=150),
+            )
         bomb = docs["bomb"]
         sample = measure(
             [*self.chatpro, "upload", "--dry-run", str(bomb)], env, self.reps, expect=(2,)
@@ -375,6 +410,38 @@ class Bench:
             Goal(seconds=1, peak_mib=100),
             note="refused, exit 2 expected",
         )
+
+    def extraction(self) -> None:
+        """Every type at ~1 MB and at its worst ~10 MiB (bench/corpus.py), one whole
+        `chatpro upload --extract FILE` process each."""
+        env = self.env("extraction")
+        where = self.work / "corpus"
+        built = subprocess.run(
+            [PY, str(BENCH / "corpus.py"), str(where)], capture_output=True, text=True, cwd=REPO
+        )
+        if built.returncode != 0:
+            error = (built.stderr.strip().splitlines() or ["?"])[-1]
+            self.add("building the extraction corpus", Sample(error=error), Goal())
+            return
+        for line in built.stdout.splitlines():
+            kind, label, path, size = line.split("\t")
+            sample = measure([*self.chatpro, "upload", "--extract", path], env, self.heavy_reps)
+            self.add(
+                f"extract .{kind} {label} ({int(size) / 1e6:.1f} MB)",
+                sample,
+                Goal(cpu_seconds=2, peak_mib=150),
+            )
+
+    def batch_bench(self) -> str | None:
+        """Run bench/bench_batch.py (the batch figures of issue 14), if present."""
+        script = BENCH / "bench_batch.py"
+        if not script.exists():
+            return None
+        proc = subprocess.run([PY, str(script)], capture_output=True, text=True, cwd=REPO)
+        out = proc.stdout.strip()
+        if proc.returncode != 0:
+            out += f"\n(failed, exit {proc.returncode}: {proc.stderr.strip()[-300:]})"
+        return out
 
     def history(self, messages: int) -> None:
         label = f"{messages // 1000}k" if messages < 1_000_000 else f"{messages // 1_000_000}M"
@@ -472,14 +539,25 @@ def describe(row: Row) -> str:
     return f"median {fmt_s(row.median)}{ratio}, peak {row.peak_mib:.0f} MiB, goal met: {row.met()}"
 
 
-HEADER = ["case", "median", "min", "max", "baseline median", "ratio", "goal", "met?", "peak MiB"]
+HEADER = [
+    "case",
+    "median",
+    "min",
+    "max",
+    "baseline median",
+    "ratio",
+    "CPU (median)",
+    "goal",
+    "met?",
+    "peak MiB",
+]
 
 
 def table(rows: list[Row]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(" --- " for _ in HEADER) + "|"]
     for r in rows:
         if r.failed:
-            cells = [r.case, "failed", "", "", "", "", r.goal.text(), "failed", ""]
+            cells = [r.case, "failed", "", "", "", "", "", r.goal.text(), "failed", ""]
         else:
             base = r.baseline
             base_cell = ""
@@ -496,6 +574,7 @@ def table(rows: list[Row]) -> str:
                 fmt_s(max(r.sample.seconds)),
                 base_cell,
                 f"{r.ratio:.2f}×" if r.ratio is not None else "",
+                fmt_s(r.cpu),
                 r.goal.text(),
                 r.met(),
                 f"{r.peak_mib:.1f}",
@@ -504,7 +583,30 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def report(bench: Bench, args: argparse.Namespace, chatlog_out: str | None, took: float) -> str:
+# Measured by hand (not by this script: the suite takes minutes), user+sys of the whole run
+# with its children: `/usr/bin/time -v python -m pytest -q -n 2` from the tree's root, modules
+# compiled first (compileall), on 2026-12-01 on this 2-core machine with other work running.
+TEST_SUITE = """\
+| tree | tests | user+sys CPU | wall |
+| --- | --- | --- | --- |
+| 6f35c62 (before the redesign) | 569 (565 passed, 3 failed, 1 skipped) | 120.9 s (100.6 + 20.3) | 4 min 51 s |
+| main at 5ebb2a9 | 967 (965 passed, 1 failed, 1 skipped) | 74.7 s (64.3 + 10.5) | 3 min 19 s |
+
+Main runs 1.7× the tests in 0.62× the CPU time (0.36× the CPU per test); the goal of issue 10,
+at most half of the old suite's CPU time, is not met for the suite as a whole (0.62×). Without
+compiled modules (PYTHONDONTWRITEBYTECODE=1 and no __pycache__, as in this machine's shell)
+every chatpro subprocess compiles chatpro again: main then took 94.8 s. The failures are
+Ctrl-C/pty tests that lose a race under load (they pass alone).
+"""
+
+
+def report(
+    bench: Bench,
+    args: argparse.Namespace,
+    chatlog_out: str | None,
+    took: float,
+    batch_out: str | None = None,
+) -> str:
     failures = [r for r in bench.rows if r.failed]
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -520,8 +622,9 @@ def report(bench: Bench, args: argparse.Namespace, chatlog_out: str | None, took
         "",
         f"- Date: {when}",
         f"- Machine: {machine}",
-        f"- Load average at the end (1/5/15 min): {load}; other work on the machine slows "
-        "every figure, ratios less so",
+        f"- Load average at the end (1/5/15 min): {load}; a shared 2-core machine with other "
+        "work running: every figure is slowed by it, ratios (case and baseline in the same "
+        "loop) less so",
         f"- Run: {mode}; {bench.reps} timed runs a case ({bench.heavy_reps} for document "
         f"extraction and 1M-message logs), after untimed warm-up runs; took {took:.0f} s",
         f"- chatpro started as: `{bench.chatpro_text}`",
@@ -558,6 +661,20 @@ def report(bench: Bench, args: argparse.Namespace, chatlog_out: str | None, took
     if failures:
         parts += ["", "## Failed cases", ""]
         parts += [f"- {r.case}: {r.sample.error}" for r in failures]
+    if batch_out is not None:
+        parts += [
+            "",
+            "## Batch (bench/bench_batch.py)",
+            "",
+            "Goals (issue 14): 200 inputs at `--jobs 8` against a server answering in 200 ms "
+            "≤ 1.3× the ideal (200 × 0.2 s / 8 = 5 s); resuming a finished batch of 10,000 "
+            "inputs ≤ 1 s with no request; chatpro's own time per input ≤ 5 ms. Its output:",
+            "",
+            "```",
+            batch_out,
+            "```",
+        ]
+    parts += ["", "## Test suite", "", TEST_SUITE.rstrip()]
     if chatlog_out is not None:
         parts += [
             "",
@@ -600,13 +717,17 @@ def main(argv: list[str] | None = None) -> int:
             for size in sizes:
                 print(f"history, {size:,} messages", file=sys.stderr)
                 bench.history(size)
+            print("extraction per type", file=sys.stderr)
+            bench.extraction()
             print("bench/bench_chatlog.py", file=sys.stderr)
             chatlog_out = bench.chatlog_bench()
             print("bench/bench_report.py", file=sys.stderr)
             bench.report_bench()
+            print("bench/bench_batch.py", file=sys.stderr)
+            batch_out = bench.batch_bench()
         finally:
             bench.close()
-    text = report(bench, args, chatlog_out, time.perf_counter() - started)
+    text = report(bench, args, chatlog_out, time.perf_counter() - started, batch_out)
     print(table(bench.rows))
     if not args.no_write:
         args.output.parent.mkdir(parents=True, exist_ok=True)

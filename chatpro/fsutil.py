@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -121,7 +120,8 @@ def _last_byte(path: Path, size: int) -> bytes:
 
 
 def temp_path_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    # os.urandom, not secrets: importing secrets (hashlib, OpenSSL) costs table commands ~3 ms
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def is_temp_for(candidate: Path, path: Path) -> bool:

@@ -1,0 +1,54 @@
+"""Fast start (issue 15): what a command imports before it prints.
+
+Each case runs chatpro in a fresh process and lists the heavy modules it loaded. The table
+commands run over a real chat and ledger (an `ask` first), so their reading paths are taken.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+# never on a table command: the model's client, tokenizer, document readers, schema checks and
+# config writing are for other commands
+TABLE_HEAVY = ("openai", "tiktoken", "pypdf", "pptx", "jsonschema", "tomlkit")
+# never on a plain `ask hi`: tiktoken is skipped for a short prompt; no file, no schema, no table
+ASK_HEAVY = ("tiktoken", "pypdf", "pptx", "jsonschema", "tomlkit", "tabulate")
+
+
+def loaded(runner, args: list[str], heavy: tuple[str, ...]) -> list[str]:
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['chatpro', *{args!r}]\n"
+        "try:\n    runpy.run_module('chatpro', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=runner.environment(),
+        stdin=subprocess.DEVNULL,
+        cwd=runner.home.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return eval(proc.stderr.strip().splitlines()[-1])  # our own repr of a list
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["model", "list"], ["usage"], ["history"], ["history", "search", "hello"]],
+)
+def test_table_commands_import_nothing_heavy(run_process, args):
+    assert run_process("ask", "hello there").returncode == 0  # a chat and a charge to read
+    assert loaded(run_process, args, TABLE_HEAVY) == []
+
+
+def test_a_plain_ask_loads_only_the_client(run_process):
+    assert loaded(run_process, ["ask", "hi"], ASK_HEAVY) == []
+    # and the answer really came through the SDK
+    assert "openai" in loaded(run_process, ["ask", "hi"], ("openai",))

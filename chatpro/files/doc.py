@@ -157,22 +157,23 @@ def _note_refs(main: str, fib: Fib, table: bytes) -> str:
         endnote_cps = set(plc_cps(table, *fib.pair(PLCF_END_REF), 2)[:-1])
         footnote_cps = set(plc_cps(table, *fib.pair(PLCF_FND_REF), 2)[:-1])
     elif not fib.ccps[5]:
-        footnote_cps = {i for i, ch in enumerate(main) if ch == "\x02"}
+        footnote_cps = {m.start() for m in re.finditer("\x02", main)}
     elif not fib.ccps[1]:
-        endnote_cps = {i for i, ch in enumerate(main) if ch == "\x02"}
+        endnote_cps = {m.start() for m in re.finditer("\x02", main)}
     out: list[str] = []
     numbers = {"f": 0, "e": 0, "c": 0}
-    for cp, ch in enumerate(main):
-        kind = ""
-        if ch == "\x02":
+    start = 0
+    for match in re.finditer("[\x02\x05]", main):
+        cp = match.start()
+        kind = "c"
+        if match.group() == "\x02":
             kind = "e" if cp in endnote_cps else "f" if cp in footnote_cps else ""
-        elif ch == "\x05":
-            kind = "c"
         if kind:
             numbers[kind] += 1
+            out.append(main[start:cp])
             out.append(f"[^{'' if kind == 'f' else kind}{numbers[kind]}]")
-        else:
-            out.append(ch)
+            start = cp + 1
+    out.append(main[start:])
     return "".join(out)
 
 

@@ -290,27 +290,26 @@ class Numbering:
                 if restarted < MAX_LEVELS:
                     counters[restarted] = None
 
-        def level_of(index: int) -> Level:
-            return override.levels.get(index) or fmt.levels[min(index, len(fmt.levels) - 1)]
-
-        def start_of(index: int) -> int:
-            return override.starts.get(index, level_of(index).start)
-
+        levels = [override.levels.get(i) or fmt.levels[min(i, len(fmt.levels) - 1)] for i in
+                  range(ilvl + 1)]  # fmt: skip
+        starts = [override.starts.get(i, levels[i].start) for i in range(ilvl + 1)]
         current = counters[ilvl]
-        counters[ilvl] = start_of(ilvl) if current is None else current + 1
+        counters[ilvl] = starts[ilvl] if current is None else current + 1
         for deeper in range(ilvl + 1, MAX_LEVELS):
             counters[deeper] = None
-        level = level_of(ilvl)
+        level = levels[ilvl]
         if level.nfc == NFC_BULLET:
             return "-", ilvl
         parts = []
         for ch in level.number_text:
-            if ord(ch) < MAX_LEVELS:
+            if ord(ch) <= ilvl:
                 index = ord(ch)
                 value = counters[index]
-                value = start_of(index) if value is None else value
-                nfc = 0 if level.legal else level_of(index).nfc
+                value = starts[index] if value is None else value
+                nfc = 0 if level.legal else levels[index].nfc
                 parts.append(format_number(value, nfc))
+            elif ord(ch) < MAX_LEVELS:
+                continue  # a deeper level's number: Word leaves it out
             else:
                 parts.append(ch)
         text = "".join(parts).strip()
@@ -399,6 +398,7 @@ def paragraph_prefixes(
         return props
 
     numbering = Numbering(lists, overrides)
+    paragraph_props: dict[tuple[int, bytes], ParaProps] = {}
     prefixes: list[str] = []
     paragraph_start = 0
     for mark in re.finditer("[\r\x07]", main):
@@ -416,12 +416,15 @@ def paragraph_prefixes(
             continue
         paragraph_start = cp + 1
         istd, grpprl = runs[run]
-        inherited = props_of_style(istd)
-        props = ParaProps(inherited.ilfo, inherited.ilvl, inherited.outline, inherited.in_table)
-        try:
-            props.apply(grpprl)
-        except Corrupt:
-            pass
+        props = paragraph_props.get((istd, grpprl))
+        if props is None:
+            inherited = props_of_style(istd)
+            props = ParaProps(inherited.ilfo, inherited.ilvl, inherited.outline, inherited.in_table)
+            try:
+                props.apply(grpprl)
+            except Corrupt:
+                pass
+            paragraph_props[istd, grpprl] = props
         if props.in_table or ch == "\x07":
             continue
         heading = heading_level(styles[istd] if istd < len(styles) else None)

@@ -211,10 +211,10 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
         starts, group_starts = group_starts, False
         if brace == b"}":
             if state.dest == "style" and stack and stack[-1].dest == "stylesheet":
-                name = _HEADING_NAME.match("".join(entry))
-                level = entry_level if name is None else int(name.group(1)) - 1
-                if entry_style is not None and level is not None and level < 9:
-                    style_levels[entry_style] = level
+                named = _HEADING_NAME.match("".join(entry))
+                outline = entry_level if named is None else int(named.group(1)) - 1
+                if entry_style is not None and outline is not None and outline < 9:
+                    style_levels[entry_style] = outline
             if state.dest == "header" and stack and stack[-1].dest != "header":
                 header_lines.append(take_line())
                 if outer_pending:
@@ -262,9 +262,9 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
                 if state.dest == "header":
                     header_lines.append(line)
                     continue
-                level = para_level if para_level is not None else style_levels.get(para_style)
-                if level is not None and level < 9 and line.strip() and not in_cell:
-                    line = "#" * min(level + 1, 6) + " " + line.strip()
+                heading = para_level if para_level is not None else style_levels.get(para_style)
+                if heading is not None and heading < 9 and line.strip() and not in_cell:
+                    line = "#" * min(heading + 1, 6) + " " + line.strip()
                 if in_cell:
                     pending.append(line + " ")  # a paragraph inside a table cell
                     continue

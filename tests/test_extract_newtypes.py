@@ -388,6 +388,29 @@ def test_rtf_unicode_escapes_code_pages_and_destinations() -> None:
     assert att.text == "Привет € and 日 end\nSmile 😀\nnext\tcol\nsee link"
 
 
+def test_rtf_headings_from_styles_and_outline_levels() -> None:
+    rtf = (
+        rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}{\stylesheet{\s0 Normal;}{\s1\outlinelevel0 Titel 1;}"
+        rb"{\s2 heading 2;}{\s3 Quote;}}"
+        rb"\pard\plain\s1 Introduction\par\pard\s0 Body text.\par\pard\s2 Scope\par"
+        rb"\pard\s3 A quote.\par\pard\outlinelevel2 Details\par\pard Plain end.\par}"
+    )
+    assert load_bytes(rtf, "h.rtf").text == (
+        "# Introduction\nBody text.\n## Scope\nA quote.\n### Details\nPlain end."
+    )
+
+
+def test_rtf_headers_and_footers_once_at_the_end() -> None:
+    rtf = (
+        rb"{\rtf1\ansi{\header\pard Acme confidential\par}{\headerf\pard Acme confidential\par}"
+        rb"{\footer\pard Page {\field{\*\fldinst PAGE}{\fldrslt 1}}\par}"
+        rb"\pard Offer text\par\pard Second\par}"
+    )
+    assert load_bytes(rtf, "hf.rtf").text == (
+        "Offer text\nSecond\n\n## Headers and footers\n\nAcme confidential\nPage 1"
+    )
+
+
 def test_rtf_refusals() -> None:
     assert refused(b"Dear client,\nthanks.\n", "letter.rtf") == (
         "letter.rtf: not an RTF document (it looks like a text file)"

@@ -323,3 +323,59 @@ def test_word97_notes_comments_boxes_headers_from_libreoffice() -> None:
 
 def test_word97_fixture_stays_small() -> None:
     assert (FIXTURES / "report97.doc").stat().st_size < 100_000
+
+
+# --- DOC: Word 97 headings and list numbers -------------------------------------------------
+
+
+def test_word97_lists_keep_their_numbers_and_bullets() -> None:
+    text = load_path(FIXTURES / "report97.doc").text
+    assert text.startswith("# Project offer\nThe client wants a shop")
+    assert (
+        "1. Design the catalogue\n2. Build the checkout\n3. Launch before 15 March\n"
+        "- Risk: tight budget\n- Risk: late content\nClosing paragraph after the box." in text
+    )
+
+
+def test_word97_headings_nested_lists_and_number_formats() -> None:
+    text = load_path(FIXTURES / "lists97.doc").text
+    assert text == (
+        "# Service agreement\n# Scope\nThe work is split in phases.\n"
+        "1. Discovery\n    a. Interviews\n    b. Audit\n        i. Code\n        ii. Hosting\n"
+        "    c. Report\n2. Delivery\n"
+        "## Risks\n- Budget\n    - Hardware\n    - Licences\n- Timing\n"
+        "Payment terms follow.\n1) Deposit\n2) Balance\n"
+        "Extras:\nV. Late fee\nVI. Interest\n"
+        "1. Terms\n    1.1. Notice\n    1.2. Renewal"
+    )
+
+
+def _fib_pair_offset(data: bytes, index: int) -> int:
+    """Where the (fc, lcb) pair INDEX of the Word 97 FIB is in the compound file's bytes."""
+    at = data.index(struct.pack("<H", 0xA5EC))
+    csw = struct.unpack_from("<H", data, at + 32)[0]
+    cslw_at = at + 34 + 2 * csw
+    cslw = struct.unpack_from("<H", data, cslw_at)[0]
+    return cslw_at + 2 + 4 * cslw + 2 + 8 * index
+
+
+@pytest.mark.parametrize("pair", [13, 73])  # PlcBtePapx, PlfLst
+def test_word97_damaged_paragraph_tables_fall_back_to_plain_lines(pair: int) -> None:
+    data = bytearray((FIXTURES / "report97.doc").read_bytes())
+    struct.pack_into("<II", data, _fib_pair_offset(bytes(data), pair), 0x7FFFFF00, 0x400)
+    text = load_bytes(bytes(data), "damaged.doc").text
+    assert "Design the catalogue\nBuild the checkout\nLaunch before 15 March" in text
+    assert "Risk: tight budget\nRisk: late content" in text
+    assert "Footnote: prices exclude VAT." in text
+
+
+def test_word97_damaged_style_sheet_loses_only_the_headings() -> None:
+    data = bytearray((FIXTURES / "report97.doc").read_bytes())
+    struct.pack_into("<II", data, _fib_pair_offset(bytes(data), 1), 0x7FFFFF00, 0x400)
+    text = load_bytes(bytes(data), "damaged.doc").text
+    assert text.startswith("Project offer\n")
+    assert "1. Design the catalogue\n2. Build the checkout" in text
+
+
+def test_word97_lists_fixture_stays_small() -> None:
+    assert (FIXTURES / "lists97.doc").stat().st_size < 100_000

@@ -157,22 +157,23 @@ def _note_refs(main: str, fib: Fib, table: bytes) -> str:
         endnote_cps = set(plc_cps(table, *fib.pair(PLCF_END_REF), 2)[:-1])
         footnote_cps = set(plc_cps(table, *fib.pair(PLCF_FND_REF), 2)[:-1])
     elif not fib.ccps[5]:
-        footnote_cps = {i for i, ch in enumerate(main) if ch == "\x02"}
+        footnote_cps = {m.start() for m in re.finditer("\x02", main)}
     elif not fib.ccps[1]:
-        endnote_cps = {i for i, ch in enumerate(main) if ch == "\x02"}
+        endnote_cps = {m.start() for m in re.finditer("\x02", main)}
     out: list[str] = []
     numbers = {"f": 0, "e": 0, "c": 0}
-    for cp, ch in enumerate(main):
-        kind = ""
-        if ch == "\x02":
+    start = 0
+    for match in re.finditer("[\x02\x05]", main):
+        cp = match.start()
+        kind = "c"
+        if match.group() == "\x02":
             kind = "e" if cp in endnote_cps else "f" if cp in footnote_cps else ""
-        elif ch == "\x05":
-            kind = "c"
         if kind:
             numbers[kind] += 1
+            out.append(main[start:cp])
             out.append(f"[^{'' if kind == 'f' else kind}{numbers[kind]}]")
-        else:
-            out.append(ch)
+            start = cp + 1
+    out.append(main[start:])
     return "".join(out)
 
 
@@ -205,10 +206,53 @@ def _unique_lines(raw: str) -> list[str]:
     return list(seen)
 
 
-def render(raw: str, fib: Fib, table: bytes) -> str:
-    """The document as Markdown-ish text: the main text, then each other part under a heading."""
+def piece_fcs(table: bytes, fib: Fib) -> tuple[list[int], list[int]]:
+    """Each piece's first CP and where its text is in WordDocument (negative: 8-bit text at
+    minus that offset), for finding the properties of a paragraph mark."""
+    if fib.word6 or not fib.pair(CLX)[1]:
+        return [], []
+    fc_clx, lcb_clx = fib.pair(CLX)
+    cps, pcds = _piece_table(table[fc_clx : fc_clx + lcb_clx])
+    fcs = []
+    for pcd in pcds:
+        fc_raw = struct.unpack_from("<I", pcd, 2)[0]
+        fcs.append(-((fc_raw & 0x3FFFFFFF) // 2) if fc_raw & 0x40000000 else fc_raw & 0x3FFFFFFF)
+    return cps, fcs
+
+
+def _with_prefixes(main: str, prefixes: list[str] | None) -> str:
+    """MAIN with each paragraph's Markdown prefix put in front of it."""
+    if not prefixes or not any(prefixes):
+        return main
+    out: list[str] = []
+    start = 0
+    for index, match in enumerate(re.finditer("[\r\x07]", main)):
+        paragraph = main[start : match.end()]
+        prefix = prefixes[index] if index < len(prefixes) else ""
+        if prefix:
+            lead = len(paragraph) - len(paragraph.lstrip("\x0c"))  # a page break stays first
+            paragraph = paragraph[:lead] + prefix + paragraph[lead:]
+        out.append(paragraph)
+        start = match.end()
+    out.append(main[start:])
+    return "".join(out)
+
+
+def render(raw: str, fib: Fib, table: bytes, word: bytes = b"") -> str:
+    """The document as Markdown: the main text (headings and list items marked from the
+    paragraph properties, see doc_para), then each other part under a heading."""
     parts = _split(raw, fib)
-    sections = [clean(_note_refs(parts["main"], fib, table))]
+    main = _note_refs(parts["main"], fib, table)
+    if word and not fib.word6:
+        from chatpro.files.doc_para import paragraph_prefixes
+
+        try:
+            cps, fcs = piece_fcs(table, fib)
+            prefixes = paragraph_prefixes(parts["main"], word, table, fib, cps, fcs)
+        except Exception:  # noqa: BLE001 - formatting is a bonus; plain lines on any damage
+            prefixes = None
+        main = _with_prefixes(main, prefixes)
+    sections = [clean(main)]
     for part in ("footnotes", "endnotes", "comments"):
         lines = _notes(parts[part], part)
         if lines:
@@ -260,7 +304,7 @@ def extract_doc(data: bytes, name: str, progress: Progress | None = None) -> Ext
                 if not ole.exists(fib.table_stream):
                     raise Corrupt
                 table = ole.openstream(fib.table_stream).read()
-            text = render(raw_text(word, table, fib, progress), fib, table)
+            text = render(raw_text(word, table, fib, progress), fib, table, word)
         except FileRefused:
             raise
         except Exception:  # noqa: BLE001 - Corrupt, struct.error, olefile's errors on damaged streams

@@ -39,14 +39,6 @@ _DESTINATIONS = frozenset(
         "revtbl",
         "rsidtbl",
         "generator",
-        "header",
-        "headerl",
-        "headerr",
-        "headerf",
-        "footer",
-        "footerl",
-        "footerr",
-        "footerf",
         "private",
         "filetbl",
         "bkmkstart",
@@ -80,8 +72,13 @@ _DESTINATIONS = frozenset(
         "panose",
     ]
 )
-"""Groups whose text a reader never sees. (Headers and footers are left out like Word's
-"draft" view; their text would repeat on every page.)"""
+"""Groups whose text a reader never sees."""
+
+_HEADERS = frozenset(["header", "headerl", "headerr", "headerf", "footer", "footerl", "footerr",
+                      "footerf"])  # fmt: skip
+"""Header and footer groups: their text is read once, at the end, under its own heading."""
+
+_HEADING_NAME = re.compile(r"\s*heading\s*([1-9])\s*;?\s*$", re.IGNORECASE)
 
 _SYMBOL_BULLETS = frozenset({0xF0B7, 0xF0A7, 0xF0D8, 0xF076, 0xF0FC, 0xF06E, 0xF0A8, 0xF0E8})
 
@@ -134,11 +131,12 @@ def _codec(cp: int) -> str:
 
 
 class _State:
-    __slots__ = ("skip", "uc")
+    __slots__ = ("dest", "skip", "uc")
 
-    def __init__(self, skip: bool, uc: int) -> None:
+    def __init__(self, skip: bool, uc: int, dest: str = "") -> None:
         self.skip = skip
         self.uc = uc
+        self.dest = dest
 
 
 def extract_rtf(data: bytes, name: str) -> Extracted:
@@ -157,6 +155,14 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
     in_cell = False  # \intbl: this paragraph belongs to a table cell
     table_rows: list[list[str]] = []
     group_starts = False
+    style_levels: dict[int, int] = {}  # paragraph style number -> outline level (0 = heading 1)
+    entry: list[str] = []  # the text of the style sheet entry being read
+    entry_style: int | None = 0
+    entry_level: int | None = None
+    para_style = 0
+    para_level: int | None = None
+    header_lines: list[str] = []
+    outer_pending: list[list[str]] = []  # the body's line, set aside while a header is read
 
     def flush_bytes() -> None:
         if pending_bytes:
@@ -166,6 +172,12 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
     def emit(text: str) -> None:
         flush_bytes()
         pending.append(text)
+
+    def take_line_keep() -> list[str]:
+        flush_bytes()
+        kept = list(pending)
+        pending.clear()
+        return kept
 
     def take_line() -> str:
         flush_bytes()
@@ -190,11 +202,23 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
             skip_chars = 0
         if brace == b"{":
             stack.append(state)
-            state = _State(state.skip, state.uc)
+            state = _State(state.skip, state.uc, state.dest)
+            if state.dest == "stylesheet":
+                state.dest = "style"
+                entry, entry_style, entry_level = [], 0, None
             group_starts = True
             continue
         starts, group_starts = group_starts, False
         if brace == b"}":
+            if state.dest == "style" and stack and stack[-1].dest == "stylesheet":
+                named = _HEADING_NAME.match("".join(entry))
+                outline = entry_level if named is None else int(named.group(1)) - 1
+                if entry_style is not None and outline is not None and outline < 9:
+                    style_levels[entry_style] = outline
+            if state.dest == "header" and stack and stack[-1].dest != "header":
+                header_lines.append(take_line())
+                if outer_pending:
+                    pending.extend(outer_pending.pop())
             if stack:
                 state = stack.pop()
             continue
@@ -204,6 +228,15 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
             w = word.decode("ascii")
             if starts and w in _DESTINATIONS:
                 state.skip = True
+                state.dest = "stylesheet" if w == "stylesheet" else state.dest
+            elif starts and w in _HEADERS and not state.skip and state.dest != "header":
+                state.dest = "header"
+                outer_pending.append(take_line_keep())
+            if state.dest == "style":
+                if w in ("s", "cs", "ds", "ts"):
+                    entry_style = int(arg) if w == "s" and arg else None
+                elif w == "outlinelevel" and arg:
+                    entry_level = int(arg)
             if state.skip:
                 continue
             if w == "ansicpg" and arg:
@@ -220,8 +253,18 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
                 pending.append(chr(code) if code >= 0x20 else "")
                 skip_chars = state.uc
                 continue
+            elif w == "s" and arg:
+                para_style = int(arg)
+            elif w == "outlinelevel" and arg:
+                para_level = int(arg)
             elif w in ("par", "sect", "page"):
                 line = take_line()
+                if state.dest == "header":
+                    header_lines.append(line)
+                    continue
+                heading = para_level if para_level is not None else style_levels.get(para_style)
+                if heading is not None and heading < 9 and line.strip() and not in_cell:
+                    line = "#" * min(heading + 1, 6) + " " + line.strip()
                 if in_cell:
                     pending.append(line + " ")  # a paragraph inside a table cell
                     continue
@@ -232,6 +275,7 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
                 in_cell = True
             elif w == "pard":
                 in_cell = False
+                para_style, para_level = 0, None
             elif w == "line":
                 emit("\n")
             elif w == "tab":
@@ -260,6 +304,8 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
             emit(_SPECIAL.get(symbol, ""))
             continue
         if state.skip:
+            if state.dest == "style" and text is not None:
+                entry.append(text.decode(codec, "replace"))
             continue
         if hexbyte is not None:
             if skip_chars:
@@ -282,4 +328,11 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
     if table_rows:
         end_table()
     builder.line(last)
+    seen = dict.fromkeys(line.strip() for line in header_lines if line.strip())
+    if seen:
+        builder.line("")
+        builder.line("## Headers and footers")
+        builder.line("")
+        for line in seen:
+            builder.line(line)
     return Extracted(builder.text(), builder.truncated)

@@ -75,15 +75,7 @@ class Output:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A tabulate table on a terminal; plain aligned columns otherwise (scripts use --json)."""
-        cells = [["" if v is None else str(v) for v in row] for row in rows]
-        if self.stdout_is_tty:
-            from tabulate import tabulate
-
-            self.line(
-                tabulate(cells, headers=list(headers), tablefmt="simple", disable_numparse=True)
-            )
-            return
-        self.line(format_columns([list(headers), *cells]))
+        self.line(format_table(headers, rows, terminal=self.stdout_is_tty))
 
     # --- stderr: everything else -------------------------------------------------------------
 
@@ -116,6 +108,16 @@ class Output:
         if self.color and self.stderr_is_tty:
             return f"\033[{code}m{text}\033[0m"
         return text
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, terminal: bool) -> str:
+    """HEADERS and ROWS as a tabulate table for a terminal, else as plain aligned columns."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    if terminal:
+        from tabulate import tabulate
+
+        return str(tabulate(cells, headers=list(headers), tablefmt="simple", disable_numparse=True))
+    return format_columns([list(headers), *cells])
 
 
 def format_columns(rows: Sequence[Sequence[str]]) -> str:

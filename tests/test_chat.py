@@ -124,10 +124,13 @@ def test_help_goes_to_stderr_and_sends_nothing(run, server):
 def test_usage_and_history_commands(run, server):
     result = run("chat", input="hello there\n/usage\n/history\n")
     assert result.returncode == 0, result.stderr
-    assert "gpt-4o: 1 of 300 messages used" in result.stderr
+    # the same table as `chatpro usage`, on stderr: model, used, allowance, remaining
+    usage_row = next(line for line in result.stderr.splitlines() if line.startswith("gpt-4o "))
+    assert usage_row.split()[:4] == ["gpt-4o", "1", "300", "299"]
     assert "renews " in result.stderr
-    history_line = [line for line in result.stderr.splitlines() if line.startswith("* c_")]
+    history_line = [line for line in result.stderr.splitlines() if line.startswith("*  c_")]
     assert len(history_line) == 1 and "hello there" in history_line[0]
+    assert result.stdout.count("\n\n") == 1  # only the answer on stdout
 
 
 def test_exit_stops_reading(run, server):
@@ -347,7 +350,8 @@ def test_terminal_streams_answers_and_runs_commands(terminal, server, home):
     term.read_until("/history")
     term.read_until("gpt-3.5-turbo> ")
     term.send("/usage\r")
-    term.read_until("gpt-3.5-turbo: 1 of 1000 messages used")
+    term.read_until("gpt-3.5-turbo")
+    term.read_until("1000")
     term.read_until("gpt-3.5-turbo> ")
     term.send(b"\x04")  # Ctrl-D
     assert term.wait() == 0

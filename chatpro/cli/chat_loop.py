@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from chatpro.errors import ChatproError, ExitCode, InputError, Interrupted
 from chatpro.paths import FILE_MODE, ensure_dir
-from chatpro.render import one_line
+from chatpro.render import format_table
 
 if TYPE_CHECKING:
     from chatpro.app import App
@@ -283,20 +283,16 @@ class ChatSession:
         self.app.out.notice(f"saved the last answer to {path} ({len(text):,} characters)")
 
     def _usage(self, arg: str) -> None:
-        models = list(self.app.catalog.models.values())
-        report = self.app.ledger().status(models)
-        rows = []
-        for usage in report.models:
-            if usage.allowance:
-                rows.append(
-                    f"{usage.model}: {usage.used} of {usage.allowance} messages used "
-                    f"({usage.percent:g}%), {usage.remaining} left"
-                )
-            else:
-                rows.append(f"{usage.model}: {usage.used} messages used (unlimited)")
-        days = f"{report.days_left} day{'s' if report.days_left != 1 else ''} left"
-        rows.append(f"renews {report.renewal_date.isoformat()} ({days})")
-        self._say("\n".join(rows))
+        from chatpro.cli.views import cycle_line, usage_table
+        from chatpro.usage.spend import spend
+
+        ledger = self.conversation.ledger
+        report = ledger.status(list(self.conversation.catalog.models.values()))
+        spent = spend(ledger.path, self.app.clock.now().date(), by="model")
+        costs = {row.key: row.cost for row in spent.rows}
+        table = usage_table(report, costs, self.conversation.catalog.currency)
+        self._say(cycle_line(report))
+        self._say(format_table(*table, terminal=self.app.out.stderr_is_tty))
 
     def _new(self, arg: str) -> None:
         self.conversation.new()
@@ -304,17 +300,14 @@ class ChatSession:
         self.app.out.notice("started a new chat")
 
     def _history(self, arg: str) -> None:
-        chats = self.app.chatlog().chats(limit=HISTORY_LIST_LIMIT)
+        from chatpro.cli.views import chat_table
+
+        chats = self.conversation.log.chats(limit=HISTORY_LIST_LIMIT)
         if not chats:
             self._say("no chats yet")
             return
-        rows = []
-        for c in chats:
-            mark = "*" if c.chat_id == self.conversation.chat_id else " "
-            when = c.last_ts.astimezone().strftime("%Y-%m-%d %H:%M")
-            count = f"{c.messages} msg{'s' if c.messages != 1 else ''}"
-            rows.append(f"{mark} {c.chat_id}  {when}  {c.model}  {count}  {one_line(c.title, 50)}")
-        self._say("\n".join(rows))
+        table = chat_table(chats, current=self.conversation.chat_id or "")
+        self._say(format_table(*table, terminal=self.app.out.stderr_is_tty))
 
 
 def _one_path(arg: str) -> str:

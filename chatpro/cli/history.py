@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ import click
 from chatpro.chatlog.records import record_title
 from chatpro.cli.common import get_app
 from chatpro.cli.complete import complete_chat_ids
+from chatpro.cli.views import chat_table, when
 from chatpro.errors import Cancelled, InputError
 from chatpro.render import one_line
 
@@ -21,12 +21,6 @@ if TYPE_CHECKING:
     from chatpro.chatlog import ChatLog
 
 DEFAULT_LIMIT = 20
-
-
-def _when(ts: datetime | str) -> str:
-    if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts)
-    return ts.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _list(
@@ -63,20 +57,7 @@ def _list(
     if not chats:
         app.out.notice(f"no chats yet (chats are kept for {app.settings.retention_days} days)")
         return
-    app.out.table(
-        ["id", "last activity", "model", "messages", "expires", "title"],
-        [
-            [
-                c.chat_id,
-                _when(c.last_ts),
-                c.model,
-                c.messages,
-                f"{c.expires_in_days}d",
-                one_line(c.title, 50),
-            ]
-            for c in chats
-        ],
-    )
+    app.out.table(*chat_table(chats))
 
 
 @click.group(
@@ -155,7 +136,7 @@ def show(ctx: click.Context, chat_id: str, as_json: bool) -> None:
             app.out.line()
         extra = " (interrupted)" if record.get("interrupted") else ""
         app.out.line(
-            f"--- {record.get('role')} · {_when(record['ts'])} · {record.get('model', '')}{extra}"
+            f"--- {record.get('role')} · {when(record['ts'])} · {record.get('model', '')}{extra}"
         )
         for att in record.get("attachments") or []:
             app.out.line(
@@ -201,7 +182,7 @@ def search(ctx: click.Context, text: str, limit: int | None, as_json: bool) -> N
         return
     app.out.table(
         ["chat", "time", "role", "snippet"],
-        [[h.chat_id, _when(h.ts), h.role, h.snippet] for h in hits],
+        [[h.chat_id, when(h.ts), h.role, h.snippet] for h in hits],
     )
 
 
@@ -234,7 +215,7 @@ def _render_markdown(chats: list[tuple[str, list[dict[str, Any]]]]) -> str:
         out.append(f"Chat `{chat_id}`\n")
         for m in messages:
             out.append(
-                f"## {m.get('role', '').capitalize()} · {_when(m['ts'])} · {m.get('model', '')}\n"
+                f"## {m.get('role', '').capitalize()} · {when(m['ts'])} · {m.get('model', '')}\n"
             )
             for att in m.get("attachments") or []:
                 out.append(

@@ -9,6 +9,7 @@ import click
 
 from chatpro.cli.common import get_app
 from chatpro.cli.complete import complete_models
+from chatpro.cli.views import cycle_line, usage_table
 from chatpro.errors import AllowanceError
 from chatpro.money import format_money
 
@@ -112,37 +113,9 @@ def usage(
             }
         )
         return
-    days = f"{report.days_left} day{'s' if report.days_left != 1 else ''} left"
-    app.out.line(
-        f"Cycle: {report.cycle_start.isoformat()} to {report.renewal_date.isoformat()} "
-        f"(renews {report.renewal_date.isoformat()}, {days})"
-    )
+    app.out.line(cycle_line(report))
     app.out.line()
-    app.out.table(
-        [
-            "model",
-            "used",
-            "allowance",
-            "remaining",
-            "percent",
-            "tokens sent",
-            "tokens received",
-            "cost",
-        ],
-        [
-            [
-                m.model,
-                m.used,
-                m.allowance if m.allowance else "unlimited",
-                "" if m.remaining is None else m.remaining,
-                f"{m.percent:.1f}%" if m.allowance else "",
-                f"{m.prompt_tokens:,}",
-                f"{m.completion_tokens:,}",
-                format_money(by_model.get(m.model, Decimal(0)), currency),
-            ]
-            for m in report.models
-        ],
-    )
+    app.out.table(*usage_table(report, by_model, currency))
     app.out.line()
     line = f"Spent this cycle: {format_money(spent.total.cost, currency)}"
     if budget is not None:

@@ -393,10 +393,35 @@ def terminal_reader(
         stdout.flush()
 
     try:
-        yield input, echo_out  # input() uses readline when stdin and stdout are terminals
+        # input() uses readline when stdin and stdout are terminals
+        yield (_ticking_input if readline is not None else input), echo_out
     finally:
         if readline is not None:
             _save_history(readline, history_file)
+
+
+TICK_SECONDS = 0.2
+
+
+def _ticking_input(prompt: str) -> str:
+    """input() through readline, with Ctrl-C that always works.
+
+    CPython's readline loop turns a signal into KeyboardInterrupt only when it interrupts the
+    loop's select(); a Ctrl-C that lands while readline is busy with the keys typed just before
+    it is noticed only at the next key. A no-op timer signal every TICK_SECONDS interrupts the
+    select, so a pending Ctrl-C (or SIGTERM) is acted on within that time.
+    """
+    import signal
+
+    if not hasattr(signal, "setitimer"):  # pragma: no cover - not on POSIX
+        return input(prompt)
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    signal.setitimer(signal.ITIMER_REAL, TICK_SECONDS, TICK_SECONDS)
+    try:
+        return input(prompt)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _load_readline(history_file: Path) -> Any:

@@ -13,7 +13,6 @@ them on their own lines, footnotes are collected at the end, comments are marked
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import cast
 from xml.etree import ElementTree as ET
 
 from chatpro.errors import FileRefused
@@ -218,19 +217,8 @@ def _stream(
     package: Package, part: str, label: str
 ) -> Iterator[tuple[ET.Element, list[ET.Element]]]:
     """Each finished element of PART with the stack of its open ancestors."""
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    stack: list[ET.Element] = []
     try:
-        for chunk in package.xml_chunks(part):
-            parser.feed(chunk)
-            for item in parser.read_events():
-                event, elem = cast("tuple[str, ET.Element]", item)
-                if event == "start":
-                    stack.append(elem)
-                    continue
-                stack.pop()
-                yield elem, stack
-        parser.close()
+        yield from package.ended(part)
     except ET.ParseError:
         raise package.refuse(f"corrupt {label} (its content.xml does not parse)") from None
 

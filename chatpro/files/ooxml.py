@@ -15,6 +15,7 @@ import posixpath
 import struct
 import zipfile
 from collections.abc import Iterator
+from typing import cast
 from xml.etree import ElementTree as ET
 
 from chatpro.errors import FileRefused
@@ -162,6 +163,23 @@ class Package:
 
     def read_xml(self, part: str) -> bytes:
         return b"".join(self.xml_chunks(part))
+
+    def ended(self, part: str) -> Iterator[tuple[ET.Element, list[ET.Element]]]:
+        """Each element of PART as its end tag is parsed, with the stack of its open ancestors
+        (outermost first), streamed chunk by chunk; ET.ParseError when the XML is broken. A
+        caller done with an element may remove it from stack[-1] to keep memory flat."""
+        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+        stack: list[ET.Element] = []
+        for chunk in self.xml_chunks(part):
+            parser.feed(chunk)
+            for item in parser.read_events():
+                event, elem = cast("tuple[str, ET.Element]", item)  # start/end carry an element
+                if event == "start":
+                    stack.append(elem)
+                    continue
+                stack.pop()
+                yield elem, stack
+        parser.close()
 
     def scan_all_xml(self) -> None:
         """Inflate every XML part once, bounded, refusing DOCTYPEs and damaged parts.

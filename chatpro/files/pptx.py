@@ -9,7 +9,6 @@ python-pptx/lxml tree of every part is ever built.
 
 from __future__ import annotations
 
-from typing import cast
 from xml.etree import ElementTree as ET
 
 from chatpro.files import charts
@@ -157,35 +156,25 @@ class _Deck:
         title = ""
         lines: list[str] = []
         size = 0
-        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-        stack: list[ET.Element] = []
         try:
-            for chunk in self.package.xml_chunks(part):
-                parser.feed(chunk)
-                for item in parser.read_events():
-                    event, elem = cast("tuple[str, ET.Element]", item)
-                    if event == "start":
-                        stack.append(elem)
-                        continue
-                    stack.pop()
-                    if elem.tag not in _SHAPES:
-                        continue
-                    tags = [el.tag for el in stack]
-                    if P + "spTree" not in tags:
-                        continue
-                    inner = tags[tags.index(P + "spTree") + 1 :]
-                    if all(tag in _SHAPE_HOLDERS for tag in inner):
-                        kind, shape_lines = self.shape(elem, rels)
-                        if kind in _TITLES and not title and shape_lines:
-                            title = shape_lines[0]
-                        else:
-                            lines.extend(shape_lines)
-                            size += sum(len(line) + 1 for line in shape_lines)
-                    if stack:
-                        stack[-1].remove(elem)
-                    if size > budget:
-                        return title, lines
-            parser.close()
+            for elem, stack in self.package.ended(part):
+                if elem.tag not in _SHAPES:
+                    continue
+                tags = [el.tag for el in stack]
+                if P + "spTree" not in tags:
+                    continue
+                inner = tags[tags.index(P + "spTree") + 1 :]
+                if all(tag in _SHAPE_HOLDERS for tag in inner):
+                    kind, shape_lines = self.shape(elem, rels)
+                    if kind in _TITLES and not title and shape_lines:
+                        title = shape_lines[0]
+                    else:
+                        lines.extend(shape_lines)
+                        size += sum(len(line) + 1 for line in shape_lines)
+                if stack:
+                    stack[-1].remove(elem)
+                if size > budget:
+                    return title, lines
         except ET.ParseError:
             raise self.package.refuse(
                 f"corrupt PowerPoint file (its XML does not parse: {part.lstrip('/')})"

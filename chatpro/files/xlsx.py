@@ -206,22 +206,12 @@ def _rich_text(el: ET.Element) -> str:
 
 def _stream_elements(package: Package, part: str, tag: str) -> Iterator[ET.Element]:
     """Each finished TAG element of PART, streamed; each is dropped after the caller has it."""
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    stack: list[ET.Element] = []
     try:
-        for chunk in package.xml_chunks(part):
-            parser.feed(chunk)
-            for item in parser.read_events():
-                event, elem = cast("tuple[str, ET.Element]", item)
-                if event == "start":
-                    stack.append(elem)
-                    continue
-                stack.pop()
-                if elem.tag == tag:
-                    yield elem
-                    if stack:
-                        stack[-1].remove(elem)
-        parser.close()
+        for elem, stack in package.ended(part):
+            if elem.tag == tag:
+                yield elem
+                if stack:
+                    stack[-1].remove(elem)
     except ET.ParseError:
         raise package.refuse(f"corrupt Excel workbook (unreadable {part.lstrip('/')})") from None
 

@@ -44,25 +44,13 @@ def find_project_client(start: Path) -> tuple[str, Path] | None:
     A file without `client` is passed over (the search goes on upwards). A file that cannot be read
     or parsed, or names an invalid client, is exit 4 naming the file.
     """
-    from chatpro.config import _tomllib
+    from chatpro.config import read_toml
 
-    tomllib = _tomllib()
     directory = start.resolve()
     for candidate in (directory, *directory.parents):
         path = candidate / PROJECT_FILE
-        try:
-            data = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-        try:
-            doc = tomllib.loads(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: not valid UTF-8") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-        if "client" not in doc:
+        doc = read_toml(path)
+        if doc is None or "client" not in doc:
             continue
         name = doc["client"]
         if not isinstance(name, str):

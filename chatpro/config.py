@@ -91,7 +91,7 @@ def _loads(text: str) -> dict[str, Any]:
 def _read_text(path: Path) -> str | None:
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
@@ -111,8 +111,14 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
 
 def read_document(path: Path) -> dict[str, Any]:
     """The raw TOML document, or {} when the file does not exist."""
+    return read_toml(path) or {}
+
+
+def read_toml(path: Path) -> dict[str, Any] | None:
+    """The TOML file at PATH (config, a template, a .chatpro.toml), None when there is none;
+    a file that cannot be read, is not UTF-8 or is not TOML is a ConfigError naming it."""
     text = _read_text(path)
-    return {} if text is None else _parse(text, path)
+    return None if text is None else _parse(text, path)
 
 
 def validate(doc: Mapping[str, Any], path: Path, *, check_aliases: bool = True) -> Settings:

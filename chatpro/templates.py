@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chatpro.errors import ConfigError, InputError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 PLACEHOLDER = "{input}"
 BUILTIN_SOURCE = "built-in"
@@ -242,16 +236,11 @@ def _type_name(value: Any) -> str:
 
 def load_template_file(path: Path, name: str | None = None) -> Template:
     """Read and check one user template file; any problem is a ConfigError naming the file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not valid UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    from chatpro.config import read_toml
+
+    doc = read_toml(path)
+    if doc is None:
+        raise ConfigError(f"{path}: cannot read: no such file")
 
     unknown = sorted(set(doc) - set(ALLOWED_KEYS))
     if unknown:

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from chatpro.clock import Clock, clock_from_env
-from chatpro.config import Settings, load_settings
-from chatpro.models import Catalog, build_catalog
 from chatpro.paths import Paths, resolve_paths
 from chatpro.render import Output
 
 if TYPE_CHECKING:
     from chatpro.chatlog import ChatLog
     from chatpro.client import ChatClient
+    from chatpro.config import Settings
     from chatpro.conversation import Conversation
+    from chatpro.models import Catalog
     from chatpro.usage import Ledger
 
 
@@ -76,6 +76,8 @@ class App:
 
     @functools.cached_property
     def settings(self) -> Settings:
+        from chatpro.config import load_settings  # not for --help
+
         settings = load_settings(self.paths.config_file)
         for message in settings.warnings:
             self.out.warning(message)
@@ -84,6 +86,8 @@ class App:
     @functools.cached_property
     def catalog(self) -> Catalog:
         from dataclasses import replace
+
+        from chatpro.models import build_catalog
 
         override = self.environ.get("CHATPRO_MODEL", "").strip() or None
         catalog = build_catalog(self.settings, override)

@@ -25,7 +25,9 @@ def loaded(runner, args: list[str], heavy: tuple[str, ...]) -> list[str]:
         "try:\n    runpy.run_module('chatpro', run_name='__main__')\n"
         "except SystemExit as exc:\n"
         "    assert exc.code in (0, None), exc.code\n"
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}), file=sys.stderr)\n"
+        f"heavy = {heavy!r}\n"
+        "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)),"
+        " file=sys.stderr)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -52,3 +54,19 @@ def test_a_plain_ask_loads_only_the_client(run_process):
     assert loaded(run_process, ["ask", "hi"], ASK_HEAVY) == []
     # and the answer really came through the SDK
     assert "openai" in loaded(run_process, ["ask", "hi"], ("openai",))
+
+
+def test_help_builds_no_settings(run_process):
+    """`--help` prints without the settings schema, the model catalog or exact money."""
+    wanted = ("chatpro.config", "chatpro.settings_schema", "chatpro.models", "decimal")
+    assert loaded(run_process, ["--help"], wanted) == []
+
+
+def test_table_commands_load_only_the_chat_log_parts_they_read(run_process):
+    assert run_process("ask", "hello there").returncode == 0
+    # the usage table reads the log's blocks, not the store, its queries or its search
+    store = ("chatpro.chatlog.store", "chatpro.chatlog.queries", "chatpro.chatlog.search")
+    assert loaded(run_process, ["usage"], store) == []
+    # listing chats needs neither search nor the per-client totals
+    rest = ("chatpro.chatlog.search", "chatpro.chatlog.totals")
+    assert loaded(run_process, ["history"], rest) == []

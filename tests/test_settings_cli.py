@@ -201,14 +201,14 @@ def test_fast_commands_import_nothing_heavy(run_offline, args):
 
 def test_a_bug_is_exit_1_with_one_line_and_a_debug_hint(monkeypatch, capsys):
     """The mapping of unexpected exceptions: exit 1, one line, the key scrubbed, no traceback."""
-    import chatpro.app
+    import chatpro.models
     from chatpro.cli.main import main
 
     def broken(*args, **kwargs):
         raise RuntimeError(f"boom near {SENTINEL_KEY}")
 
     monkeypatch.setenv("OPENAI_API_KEY", SENTINEL_KEY)
-    monkeypatch.setattr(chatpro.app, "build_catalog", broken)
+    monkeypatch.setattr(chatpro.models, "build_catalog", broken)  # the App imports it on use
     assert main(["model", "list"]) == 1
     err = capsys.readouterr().err
     assert err.splitlines()[0].startswith("chatpro: error: internal error: RuntimeError")

@@ -18,18 +18,17 @@ is kept untouched, and no valid line inside retention is ever dropped.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatpro.chatlog import queries, search, totals
+from chatpro.chatlog import queries
 from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
 from chatpro.chatlog.files import FileStore
-from chatpro.chatlog.queries import ChatSummary, SearchHit
 from chatpro.chatlog.records import LINE_RE, Window, dump_line, loads, parse_ts
-from chatpro.chatlog.totals import Group
 from chatpro.clock import Clock
 from chatpro.errors import ConfigError, StorageError
 from chatpro.fsutil import (
@@ -45,13 +44,27 @@ from chatpro.fsutil import (
 )
 from chatpro.settings_schema import MAX_RETENTION_DAYS as MAX_RETENTION_DAYS
 
-_SHA256 = re.compile(rb'"sha256": ?"([0-9a-fA-F]{64})"')  # an attachment's reference to its text
+if TYPE_CHECKING:
+    from chatpro.chatlog.queries import ChatSummary, SearchHit
+    from chatpro.chatlog.totals import Group
 
-# Just the ts of a whole line in our format, for the prune's C-speed "nothing expires here" check.
-_TS_ONLY = re.compile(
-    rb'(?<![^\n])\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
-    rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)"[^\n]*\}\n'
-)
+# the patterns below are compiled when first used, not at import (table commands start faster)
+
+
+@functools.cache
+def _sha256() -> re.Pattern[bytes]:
+    """An attachment's reference to its text."""
+    return re.compile(rb'"sha256": ?"([0-9a-fA-F]{64})"')
+
+
+@functools.cache
+def _ts_only() -> re.Pattern[bytes]:
+    """Just the ts of a whole line in our format, for the prune's C-speed "nothing expires
+    here" check."""
+    return re.compile(
+        rb'(?<![^\n])\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
+        rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)"[^\n]*\}\n'
+    )
 
 
 class _Rewrite:
@@ -73,7 +86,7 @@ class _Prune(_Rewrite):
     def untouched(self, block: bytes) -> bool:
         if not block.endswith(b"\n"):
             return False
-        stamps = _TS_ONLY.findall(block)
+        stamps = _ts_only().findall(block)
         if len(stamps) == block.count(b"\n") and min(stamps) >= self.window.surely_kept:
             return True
         return all(self._decide(line) == (True, False) for line in split_lines(block))
@@ -85,7 +98,7 @@ class _Prune(_Rewrite):
         return decision
 
     def _decide(self, line: bytes) -> tuple[bool, bool]:
-        m = _TS_ONLY.match(line + b"\n")
+        m = _ts_only().match(line + b"\n")
         if m is not None:
             kept = self.window.keeps_fixed(m.group(1))
             return kept, not kept
@@ -249,11 +262,15 @@ class ChatLog:
         self, *, since: bytes = b"", until: bytes = b"\xff", client: str | None = None
     ) -> dict[tuple[str, str], Group]:
         """Work per (client, model) within retention and the SINCE..UNTIL days (for reports)."""
+        from chatpro.chatlog import totals
+
         return totals.client_model_totals(
             self.path, self._window(), self._skipped(), since=since, until=until, client=client
         )
 
     def resolve(self, id_or_prefix: str) -> str:
+        from chatpro.chatlog import search
+
         return search.resolve(self.path, id_or_prefix, self._window(), self._skipped())
 
     def latest_chat_id(self) -> str | None:
@@ -263,7 +280,9 @@ class ChatLog:
         return queries.messages(self.path, chat_id, self._window(), self._skipped())
 
     def search(self, text: str, limit: int | None = None) -> list[SearchHit]:
-        return search.search(self.path, text, self._window(), self._skipped(), limit)
+        from chatpro.chatlog import search as search_module
+
+        return search_module.search(self.path, text, self._window(), self._skipped(), limit)
 
     def iter_records(self) -> Iterator[dict[str, Any]]:
         return queries.iter_records(self.path, self._window(), self._skipped())
@@ -290,7 +309,7 @@ class ChatLog:
             if opened is not None:
                 fh, size = opened
                 for _, block in forward(fh, size):
-                    referenced.update(m.decode().lower() for m in _SHA256.findall(block))
+                    referenced.update(m.decode().lower() for m in _sha256().findall(block))
         for sha256 in stored - referenced:
             self.files.remove(sha256)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -109,8 +109,36 @@ def money(value: object) -> Decimal:
     return amount
 
 
+# The last journal parsed, and what it folded into: a batch reads the same journal for the
+# plan, the reservation and the charge of each input, and only the charge changes it. The key is
+# the whole content (comparing bytes costs far less than parsing them), so a hit is exact.
+_last: tuple[Path, bytes, date, State] | None = None
+
+
 def parse(path: Path, data: bytes, today: date) -> State:
-    """Fold the journal into the current cycle's state; raise StorageError on corruption."""
+    """Fold the journal into the current cycle's state; raise StorageError on corruption.
+
+    Each call returns a state of its own (callers fill in `reserved`)."""
+    global _last
+    last = _last  # one read: worker threads share the cache
+    if last is not None and last[0] == path and last[2] == today and last[1] == data:
+        return _copy(last[3])
+    state = _parse(path, data, today)
+    _last = (path, data, today, _copy(state))
+    return state
+
+
+def _copy(state: State) -> State:
+    return replace(
+        state,
+        totals={m: replace(t) for m, t in state.totals.items()},
+        warned=set(state.warned),
+        budget_warned=set(state.budget_warned),
+        reserved=dict(state.reserved),
+    )
+
+
+def _parse(path: Path, data: bytes, today: date) -> State:
     state = State(anchor=None, cycle_start=today, renewal_date=renewal_after(today, 1))
     end = data.rfind(b"\n") + 1
     body, tail = data[:end], data[end:]

@@ -1,9 +1,8 @@
 """Totals per client and model over the log, streamed: what `chatpro report` invoices.
 
-A block made only of our own lines (valid UTF-8, each line starting and ending the way our
-writer writes it) is read with two regexes over the raw bytes, the head up to ``content`` and
-the tail from ``usage`` on (JSON escapes every quote inside strings, so the key literals can only
-match real keys), and folded without building a dict a line: the per-line loop only adds numbers
+A block made only of our own lines (valid UTF-8, each line in our writer's key order) is read
+with one regex over the raw bytes that matches each whole line (JSON escapes every quote inside
+strings, so the key literals can only match real keys, each once), and folded without building a dict a line: the per-line loop only adds numbers
 already cut out, and a block whose lines all fall inside the window and the days asked for skips
 the per-line date checks. Any other block goes line by line through ``load_record``, so torn or
 hostile lines are skipped (and counted) as everywhere.
@@ -26,25 +25,45 @@ from chatpro.chatlog.queries import plain_block, slow_rows
 from chatpro.chatlog.records import Window
 
 _NAME = rb'[^"\\\x00-\x1f]*'  # a JSON string's text without escapes or control characters
-_STR = rb'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
-_HEAD = re.compile(
+# A string's body: every quote in it escaped. Exact for valid JSON (a quote preceded by an escaped
+# backslash can only be taken for an escaped one if the rest of the line still matches, and
+# the literal `", "attachments": ` cannot occur inside a string), and it runs at C speed.
+_TEXT = rb'"(?:[^"]*\\")*[^"]*"'
+_INT = rb"(?:0|[1-9]\d{0,17})"  # the whole numbers records.loads reads (at most 18 digits)
+_N = b"(" + _INT + b")"
+_PAIR = _TEXT + rb": (?:" + _TEXT + b"|" + _INT + b")"
+_OBJECT = rb"\{(?:" + _PAIR + rb"(?:, " + _PAIR + rb")*)?\}"  # an attachment: flat, like ours
+# A cost as records.loads reads it: an int of at most 18 digits, or a finite float.
+_COST = rb"(" + _INT + rb"(?:\.\d{1,30})?(?:[eE][+-]?\d{1,2})?)"
+# One whole line in our writer's key order (make_record, then cost and title), each key once.
+# Groups: chat id, ts, model, prompt tokens, completion tokens, units, client, cost.
+_LINE = re.compile(
     rb'\n\{"v": 1, "id": "m_[0-9a-z_-]+", "chat_id": "(c_[0-9a-z_-]+)", '
     rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)", '
-    rb'"role": "[a-z]+", "model": "(' + _NAME + rb')", "content": "'
-)
-_N = rb"(0|[1-9]\d{0,17})"  # the whole numbers records.loads reads (at most 18 digits)
-# A cost as records.loads reads it: an int of at most 18 digits, or a finite float.
-_COST = rb"((?:0|[1-9]\d{0,17})(?:\.\d{1,30})?(?:[eE][+-]?\d{1,2})?)"
-_TAIL = re.compile(
-    rb'"usage": (?:null|\{"prompt_tokens": '
+    rb'"role": "[a-z]+", "model": "('
+    + _NAME
+    + rb')", "content": '
+    + _TEXT
+    + rb', "attachments": \[(?:'
+    + _OBJECT
+    + rb"(?:, "
+    + _OBJECT
+    + rb")*)?\]"
+    + rb', "usage": (?:null|\{"prompt_tokens": '
     + _N
     + rb', "completion_tokens": '
     + _N
     + rb', "units": '
     + _N
     + rb"\})"
-    rb'(?:, "interrupted": true)?(?:, "client": "(' + _NAME + rb')")?'
-    rb'(?:, "cost": ' + _COST + rb")?(?:, \"title\": " + _STR + rb")?\}\n"
+    + rb'(?:, "interrupted": true)?(?:, "client": "('
+    + _NAME
+    + rb')")?'
+    + rb'(?:, "cost": '
+    + _COST
+    + rb')?(?:, "title": '
+    + _TEXT
+    + rb")?\}(?=\n)"
 )
 
 Key = tuple[bytes, bytes]  # (client, model) as written
@@ -90,10 +109,9 @@ class _Fold:
         self.owner: dict[bytes, Group] = {}  # chat id → the first group it was counted in
         self.also: set[tuple[bytes, Key]] = set()  # (chat, group) for a chat's further groups
 
-    def block(self, heads: list[Any], tails: list[Any]) -> None:
-        """Fold one block's matched lines: HEADS (chat, ts, model), TAILS (p, c, u, client, cost)."""
-        chats, stamps, models = zip(*heads, strict=True)
-        prompts, completions, units, clients, costs = zip(*tails, strict=True)
+    def block(self, rows: list[Any]) -> None:
+        """Fold one block's lines as _LINE's groups."""
+        chats, stamps, models, prompts, completions, units, clients, costs = zip(*rows, strict=True)
         if self._all_kept(stamps):
             lines: Any = range(len(stamps))
         else:  # the block holds the retention cutoff, a --since/--until day or several offsets
@@ -110,9 +128,10 @@ class _Fold:
             if g is None:
                 g = groups[key] = Group(first=ts, last=ts)
             g.messages += 1
-            g.prompt_tokens += int(prompts[i])
-            g.completion_tokens += int(completions[i])
-            g.units += int(units[i])
+            if prompts[i]:  # b"" for "usage": null
+                g.prompt_tokens += int(prompts[i])
+                g.completion_tokens += int(completions[i])
+                g.units += int(units[i])
             if costs[i]:
                 g.costs[costs[i]] += 1
             if ts < g.first:
@@ -188,12 +207,10 @@ def client_model_totals(
                 for _, block in forward(fh, size):
                     if _ours(block):
                         lines = block.count(b"\n")
-                        heads = _HEAD.findall(b"\n" + block)
-                        if len(heads) == lines:
-                            tails = _TAIL.findall(block)
-                            if len(tails) == lines:
-                                fold.block(heads, tails)
-                                continue
+                        rows = _LINE.findall(b"\n" + block)
+                        if len(rows) == lines:
+                            fold.block(rows)
+                            continue
                     for _, record in slow_rows(block, skipped):
                         _add_record(record, window, fold)
     finally:

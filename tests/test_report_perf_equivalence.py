@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +16,6 @@ from chatpro.chatlog.blocks import Skipped
 from chatpro.chatlog.records import Window, dump_line, load_record, make_record, parse_ts
 from chatpro.chatlog.totals import client_model_totals
 from chatpro.money import money_from_json
-from chatpro.usage.spend import spend
 
 NOW = datetime.fromisoformat("2026-11-25T12:00:00+00:00")
 CLIENTS = ["acme", "globex", "Stark Industries", None]

@@ -47,7 +47,7 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     took = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(
-            f"{' '.join(argv[3:])} failed: {proc.stderr.read().decode()[-300:] if proc.stderr else ''}"
+            f"{' '.join(argv[1:])} failed: {proc.stderr.read().decode()[-300:] if proc.stderr else ''}"
         )
     return took, rusage.ru_maxrss / 1024
 
@@ -57,14 +57,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build the data in DIR and reuse it on later runs with the same --messages",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="chatpro-bench-report-") as tmp:
-        home = Path(tmp) / "home"
+        home = (args.keep or Path(tmp)) / "home"
         data = home / "data"
-        data.mkdir(parents=True, mode=0o700)
+        data.mkdir(parents=True, mode=0o700, exist_ok=True)
         home.chmod(0o700)
-        chatlogs.generate(data / "chats.jsonl", args.messages, clients=CLIENTS)
-        ledgers.generate(data / "usage.jsonl", args.messages, chatlogs.NOW)
+        stamp = data / "bench-messages"
+        if not (args.keep and stamp.exists() and stamp.read_text() == str(args.messages)):
+            chatlogs.generate(data / "chats.jsonl", args.messages, clients=CLIENTS)
+            ledgers.generate(data / "usage.jsonl", args.messages, chatlogs.NOW)
+            stamp.write_text(str(args.messages))
+        baseline = [sys.executable, "-c", "import click"]
+        run_once(baseline, dict(os.environ))
+        click_s = statistics.median(run_once(baseline, dict(os.environ))[0] for _ in range(5))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATPRO_", "OPENAI_"))}
         env.update(
             CHATPRO_HOME=str(home), CHATPRO_NOW=chatlogs.NOW.isoformat(), PYTHONPATH=str(REPO)
@@ -83,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                 "meets_goal": seconds <= GOAL_SECONDS and peak <= GOAL_MIB,
             }
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"import click (baseline)": {"median_s": round(click_s, 3)}, **results}, indent=2))
     else:
+        print(f"baseline: python -c 'import click' {click_s:.3f} s (machine load)")
         for name, r in results.items():
             verdict = "meets" if r["meets_goal"] else "misses"
             print(

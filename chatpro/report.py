@@ -11,7 +11,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from chatpro.chatlog.totals import Group
+from chatpro.chatlog.totals import Group, Totals
 
 NO_CLIENT = "(none)"  # how untagged work is reported
 FORMATS = ("md", "csv", "json")
@@ -71,15 +71,15 @@ def build(
     retention_days: int,
     client: str | None,
 ) -> Report:
+    """GROUPS' chats are distinct per row; the total counts a chat once however many rows it is in
+    (``Totals.chats``; a plain dict's total adds the rows up)."""
     lines = []
-    chats: set[bytes] = set()
     for (who, model), g in sorted(groups.items(), key=lambda kv: (kv[0][0] or "\uffff", kv[0][1])):
-        chats |= g.chats
         lines.append(
             Line(
                 who or NO_CLIENT,
                 model,
-                len(g.chats),
+                g.chats,
                 g.messages,
                 g.prompt_tokens,
                 g.completion_tokens,
@@ -92,7 +92,7 @@ def build(
     total = Line(
         "total",
         "",
-        len(chats),
+        groups.chats if isinstance(groups, Totals) else sum(line.chats for line in lines),
         sum(line.messages for line in lines),
         sum(line.tokens_in for line in lines),
         sum(line.tokens_out for line in lines),

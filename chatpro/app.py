@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chatpro.chatlog import ChatLog
     from chatpro.client import ChatClient
     from chatpro.conversation import Conversation
+    from chatpro.models import ModelInfo
     from chatpro.usage import Ledger
 
 
@@ -163,6 +164,7 @@ class App:
         template: str | None = None,
         client: str | None = None,
         switch: str = "-m",
+        model_info: ModelInfo | None = None,
     ) -> Conversation:
         """A Conversation wired to this process's settings, stores, client and clock."""
         from chatpro.conversation import Conversation
@@ -180,6 +182,7 @@ class App:
             template=template,
             client=client,
             switch=switch,
+            model_info=model_info,
         )
 
     def known_secrets(self) -> list[str]:

@@ -129,6 +129,7 @@ class Conversation:
         self.files: list[_ChatFile] = []
         self._system_logged = False  # this chat's system text is in its context already
         self._first_turn = True  # the template renders the first message of each chat
+        self.unknown_chat_model: str | None = None  # the continued chat's model, not in the catalog
 
     # --- which chat ---------------------------------------------------------------------------
 
@@ -176,6 +177,7 @@ class Conversation:
             try:
                 self.model = self.catalog.lookup(chat_model).name
             except KeyError:
+                self.unknown_chat_model = chat_model
                 notices.append(
                     Notice(
                         f"this chat's model {chat_model} is no longer configured; "

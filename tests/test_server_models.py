@@ -173,3 +173,23 @@ def test_chat_started_with_a_server_model(run, server):
     assert result.returncode == 0, result.stderr
     assert [r.body["model"] for r in chat_posts(server)] == ["qwen2.5"]
     assert "model: qwen2.5" in result.stderr
+
+
+def test_continued_chat_keeps_its_server_model(run, server, home):
+    server.model_ids = ["gpt-4o", "llama3.1"]
+    assert run("ask", "-m", "llama3.1", "First").returncode == 0
+    result = run("ask", "-c", "Second")
+    assert result.returncode == 0, result.stderr
+    assert [r.body["model"] for r in chat_posts(server)] == ["llama3.1", "llama3.1"]
+    assert "no longer configured" not in result.stderr
+    assert "8,192-token context window is assumed" in result.stderr
+
+
+def test_continued_chat_whose_model_the_server_dropped_uses_the_default(run, server):
+    server.model_ids = ["gpt-4o", "llama3.1"]
+    assert run("ask", "-m", "llama3.1", "First").returncode == 0
+    server.model_ids = ["gpt-4o"]
+    result = run("ask", "-c", "Second")
+    assert result.returncode == 0, result.stderr
+    assert [r.body["model"] for r in chat_posts(server)] == ["llama3.1", "gpt-4o"]
+    assert "this chat's model llama3.1 is no longer configured; using gpt-4o" in result.stderr

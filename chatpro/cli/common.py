@@ -169,7 +169,14 @@ def open_conversation(
         client=check_client_name(client) if client is not None else None,
         switch=switch,
     )
-    show_notices(app, conversation.open(chat_id, latest=continue_latest))
+    notices = conversation.open(chat_id, latest=continue_latest)
+    kept = conversation.unknown_chat_model
+    if kept is not None and model is None:  # the chat's model may be one the server offers
+        info = _offered_model(app, kept, quiet_failure=True)
+        if info is not None:
+            conversation.set_model(info)
+            notices = [n for n in notices if f"this chat's model {kept} " not in n.text]
+    show_notices(app, notices)
     if conversation.client is None:
         conversation.client = resolve_client(None, app.environ, Path.cwd())
     return conversation
@@ -192,14 +199,8 @@ def resolve_model(app: App, name: str) -> ModelInfo:
             error.message,
             hint=f"{error.hint}; the server could not be asked for its models ({exc.message})",
         ) from None
-    target = catalog.target_name(name)
-    if target in offered:
-        info = catalog.with_server_model(target)
-        app.out.notice(
-            f"{info.name} is offered by the server but not declared: an 8,192-token context "
-            f'window is assumed until it is declared in config.toml ([models."{info.name}"] '
-            "context_window = …)"
-        )
+    info = _offered_model(app, catalog.target_name(name), offered=offered)
+    if info is not None:
         return info
     import difflib
 
@@ -212,6 +213,29 @@ def resolve_model(app: App, name: str) -> ModelInfo:
     else:
         hint = f"did you mean {' or '.join(close)}? ({offers}; no need to declare it)"
     raise InputError(error.message, hint=hint) from None
+
+
+def _offered_model(
+    app: App, name: str, *, offered: list[str] | None = None, quiet_failure: bool = False
+) -> ModelInfo | None:
+    """NAME as a model the server offers (with the notice that its window is assumed), or None
+    when the server does not list it (or, with QUIET_FAILURE, cannot be asked)."""
+    if offered is None:
+        try:
+            offered = app.client().list_models()
+        except ChatproError:
+            if not quiet_failure:
+                raise
+            return None
+    if name not in offered:
+        return None
+    info = app.catalog.with_server_model(name)
+    app.out.notice(
+        f"{info.name} is offered by the server but not declared: an 8,192-token context "
+        f'window is assumed until it is declared in config.toml ([models."{info.name}"] '
+        "context_window = …)"
+    )
+    return info
 
 
 def show_notices(app: App, notices: Sequence[Notice]) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from chatpro.client import ChatClient
     from chatpro.config import Settings
     from chatpro.conversation import Conversation
-    from chatpro.models import Catalog
+    from chatpro.models import Catalog, ModelInfo
     from chatpro.usage import Ledger
 
 
@@ -167,6 +167,7 @@ class App:
         template: str | None = None,
         client: str | None = None,
         switch: str = "-m",
+        model_info: ModelInfo | None = None,
     ) -> Conversation:
         """A Conversation wired to this process's settings, stores, client and clock."""
         from chatpro.conversation import Conversation
@@ -184,6 +185,7 @@ class App:
             template=template,
             client=client,
             switch=switch,
+            model_info=model_info,
         )
 
     def known_secrets(self) -> list[str]:

@@ -28,6 +28,7 @@ BASE_BACKOFF_SECONDS = 0.5
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 MAX_TOKEN_FIGURE = 2**53  # larger "token counts" are nonsense, not usage
 MAX_SERVER_MESSAGE = 300
+MAX_LISTED_MODELS = 10_000  # a server's model list is read up to this many entries
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -146,20 +147,52 @@ class ChatClient:
         finally:
             self._guard.end_attempt()
 
+    def list_models(self) -> list[str]:
+        """The ids of the models the server offers (GET /models), sorted, each once. Errors are
+        mapped and retried as for `complete`; a reply that is not a model list is exit 5."""
+        import json
+
+        raw = self._with_retries(
+            lambda sdk: sdk.models.with_raw_response.list(),
+            hint_404="this server may not list its models; declare them in config.toml",
+        )
+        try:
+            try:
+                body = raw.content
+            except Exception as exc:  # noqa: BLE001 - a body cut short or over a limit
+                raise self._map_error(exc, attempts=1)[0] from None
+        finally:
+            self._guard.end_attempt()
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ServiceError("the server's reply is not valid JSON") from None
+        entries = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise ServiceError("the server's reply is not a list of models")
+        ids = {_short_text(e.get("id")) for e in entries[:MAX_LISTED_MODELS] if isinstance(e, dict)}
+        return sorted(i for i in ids if i)
+
     # --- internals ----------------------------------------------------------------------------
 
     def _create_with_retries(self, kwargs: dict[str, Any]) -> Any:
+        # the raw response too: usage figures are checked as the server sent them
+        return self._with_retries(
+            lambda sdk: sdk.chat.completions.with_raw_response.create(**kwargs)
+        )
+
+    def _with_retries(self, call: Callable[[Any], Any], *, hint_404: str | None = None) -> Any:
+        """CALL(sdk) with our retries; the attempt's deadline stays open for reading the body
+        (the caller ends it)."""
         attempts = self._config.max_retries + 1
         sdk = self._client()
         for attempt in range(1, attempts + 1):
             self._guard.begin_attempt()
             try:
-                # the raw response too: usage figures are checked as the server sent them
-                response: Any = sdk.chat.completions.with_raw_response.create(**kwargs)
-                return response
+                return call(sdk)
             except Exception as exc:  # noqa: BLE001 - every SDK error is mapped below
                 self._guard.end_attempt()
-                error, retry_after = self._map_error(exc, attempts=attempt)
+                error, retry_after = self._map_error(exc, attempts=attempt, hint_404=hint_404)
                 if retry_after is None or attempt == attempts:
                     raise error from None
                 self._sleep(retry_after if retry_after > 0 else self._backoff(attempt))
@@ -170,7 +203,7 @@ class ChatClient:
         return float(min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2.0 ** (attempt - 1)))
 
     def _map_error(
-        self, exc: Exception, *, attempts: int
+        self, exc: Exception, *, attempts: int, hint_404: str | None = None
     ) -> tuple[ServiceError | AuthError, float | None]:
         """The ChatproError for EXC, and whether to retry (seconds to wait; 0 = backoff)."""
         from chatpro.lazy_openai import import_openai
@@ -214,7 +247,8 @@ class ChatClient:
                 return ServiceError(f"{what} (HTTP {status}){tries}{said}"), _retry_after(exc)
             if status == 404:
                 return ServiceError(
-                    f"the server answered HTTP 404 (not found){said}", hint=self._hint_404()
+                    f"the server answered HTTP 404 (not found){said}",
+                    hint=hint_404 or self._hint_404(),
                 ), None
             return ServiceError(f"the server refused the request (HTTP {status}){said}"), None
         if isinstance(exc, openai.APIResponseValidationError) or _is_json_error(exc):

@@ -96,7 +96,10 @@ class Conversation:
         template: str | None = None,
         client: str | None = None,
         switch: str = "-m",
+        model_info: ModelInfo | None = None,
     ) -> None:
+        """MODEL_INFO: a model the front end resolved already (one the server offers that the
+        catalog does not know); it wins over MODEL."""
         self.settings = settings
         self.catalog = catalog
         self.ledger = ledger
@@ -110,7 +113,10 @@ class Conversation:
 
             self.template = get_template(templates_dir, template)
         self.system = system
-        self.model: str | None = catalog.resolve(model).name if model else None
+        self._chosen: ModelInfo | None = model_info  # resolved by the front end
+        self.model: str | None = (
+            model_info.name if model_info else catalog.resolve(model).name if model else None
+        )
         if self.model is None:
             catalog.default  # noqa: B018 - an unknown default model is exit 2 now, not after a prompt
         self.client = client  # None: untagged, or the client of the chat it continues
@@ -123,6 +129,7 @@ class Conversation:
         self.files: list[_ChatFile] = []
         self._system_logged = False  # this chat's system text is in its context already
         self._first_turn = True  # the template renders the first message of each chat
+        self.unknown_chat_model: str | None = None  # the continued chat's model, not in the catalog
 
     # --- which chat ---------------------------------------------------------------------------
 
@@ -170,6 +177,7 @@ class Conversation:
             try:
                 self.model = self.catalog.lookup(chat_model).name
             except KeyError:
+                self.unknown_chat_model = chat_model
                 notices.append(
                     Notice(
                         f"this chat's model {chat_model} is no longer configured; "
@@ -212,12 +220,20 @@ class Conversation:
 
     @property
     def model_info(self) -> ModelInfo:
-        return self.catalog.resolve(self.model) if self.model else self.catalog.default
+        return self._resolve(self.model) if self.model else self.catalog.default
 
-    def set_model(self, name: str) -> ModelInfo:
-        info = self.catalog.resolve(name)
+    def set_model(self, model: str | ModelInfo) -> ModelInfo:
+        """Use MODEL from now on: a name or alias from the catalog, or an already-resolved
+        ModelInfo (a model the server offers)."""
+        info = model if not isinstance(model, str) else self.catalog.resolve(model)
+        self._chosen = info if not isinstance(model, str) else None
         self.model = info.name
         return info
+
+    def _resolve(self, name: str) -> ModelInfo:
+        if self._chosen is not None and name == self._chosen.name:
+            return self._chosen
+        return self.catalog.resolve(name)
 
     # --- before sending: every check, no side effect -----------------------------------------
 
@@ -228,7 +244,7 @@ class Conversation:
         from chatpro.privacy import guard
 
         settings = self.settings
-        requested = self.catalog.resolve(turn.model) if turn.model else self.model_info
+        requested = self._resolve(turn.model) if turn.model else self.model_info
         attachments = list(turn.attachments)
         if attachments or self.files:
             require_file_model(self.catalog, requested, switch=self.switch)

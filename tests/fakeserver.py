@@ -76,6 +76,8 @@ class FakeOpenAI:
         self.default = Behaviour()
         # extra endpoints (tests/fakebatch.py): (method, path, headers, body) -> (status, body, type)
         self.routes: list[Any] = []
+        self.model_ids = ["gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo"]  # what GET /v1/models lists
+        self.gets: list[str] = []  # the paths of GET requests, in order
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -141,11 +143,12 @@ class FakeOpenAI:
                 return False
 
             def do_GET(self) -> None:  # /v1/models
+                with server._lock:
+                    server.gets.append(self.path)
                 if self._routed("GET", b""):
                     return
-                body = json.dumps(
-                    {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]}
-                ).encode()
+                data = [{"id": m, "object": "model"} for m in server.model_ids]
+                body = json.dumps({"object": "list", "data": data}).encode()
                 self._send(200, body, "application/json")
 
             def do_POST(self) -> None:

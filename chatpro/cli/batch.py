@@ -12,6 +12,7 @@ from chatpro.cli.common import (
     get_app,
     load_schema,
     model_option,
+    resolve_model,
     schema_options,
     schema_system,
     show_notices,
@@ -174,8 +175,12 @@ def run_batch(
         app.out.notice(f"all {len(items)} inputs are done already (in {out_path})")
         return
 
+    model_info = resolve_model(app, model) if model else None
+
     def new_conversation() -> Conversation:
-        conversation = app.conversation(model=model, system=system, template=conv_template)
+        conversation = app.conversation(
+            model_info=model_info, system=system, template=conv_template
+        )
         conversation.client = client
         return conversation
 

@@ -227,7 +227,9 @@ class ChatSession:
             files = "takes files" if info.takes_files else "no files"
             self._say(f"model: {info.name} ({info.description or 'no description'}; {files})")
             return
-        info = self.conversation.set_model(arg)
+        from chatpro.cli.common import resolve_model
+
+        info = self.conversation.set_model(resolve_model(self.app, arg))
         self.app.out.notice(f"now chatting with {info.name}")
 
     def _file(self, arg: str) -> None:

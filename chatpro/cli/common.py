@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from chatpro.app import App
     from chatpro.conversation import Answer, Conversation, Notice, Turn
     from chatpro.files import Attachment
+    from chatpro.models import ModelInfo
     from chatpro.schema import Schema
 
 
@@ -162,16 +163,79 @@ def open_conversation(
 
     check_chat_flags(continue_latest, chat_id)
     conversation = app.conversation(
-        model=model,
+        model_info=resolve_model(app, model) if model else None,
         system=system,
         template=template,
         client=check_client_name(client) if client is not None else None,
         switch=switch,
     )
-    show_notices(app, conversation.open(chat_id, latest=continue_latest))
+    notices = conversation.open(chat_id, latest=continue_latest)
+    kept = conversation.unknown_chat_model
+    if kept is not None and model is None:  # the chat's model may be one the server offers
+        info = _offered_model(app, kept, quiet_failure=True)
+        if info is not None:
+            conversation.set_model(info)
+            notices = [n for n in notices if f"this chat's model {kept} " not in n.text]
+    show_notices(app, notices)
     if conversation.client is None:
         conversation.client = resolve_client(None, app.environ, Path.cwd())
     return conversation
+
+
+def resolve_model(app: App, name: str) -> ModelInfo:
+    """The model NAME means: from the catalog, else one the server offers (asked only then),
+    with a notice that its window is assumed. Unknown to both: exit 2 with suggestions."""
+    catalog = app.catalog
+    try:
+        return catalog.resolve(name)
+    except InputError as unknown:
+        if name in catalog.broken_aliases:
+            raise
+        error = unknown
+    try:
+        offered = app.client().list_models()
+    except ChatproError as exc:
+        raise InputError(
+            error.message,
+            hint=f"{error.hint}; the server could not be asked for its models ({exc.message})",
+        ) from None
+    info = _offered_model(app, catalog.target_name(name), offered=offered)
+    if info is not None:
+        return info
+    import difflib
+
+    close = difflib.get_close_matches(name, offered, n=3, cutoff=0.5)
+    if not close:
+        raise error
+    offers = f"the server offers {' and '.join(close)}"
+    if error.hint and error.hint.startswith("did you mean"):
+        hint = f"{error.hint} ({offers})"
+    else:
+        hint = f"did you mean {' or '.join(close)}? ({offers}; no need to declare it)"
+    raise InputError(error.message, hint=hint) from None
+
+
+def _offered_model(
+    app: App, name: str, *, offered: list[str] | None = None, quiet_failure: bool = False
+) -> ModelInfo | None:
+    """NAME as a model the server offers (with the notice that its window is assumed), or None
+    when the server does not list it (or, with QUIET_FAILURE, cannot be asked)."""
+    if offered is None:
+        try:
+            offered = app.client().list_models()
+        except ChatproError:
+            if not quiet_failure:
+                raise
+            return None
+    if name not in offered:
+        return None
+    info = app.catalog.with_server_model(name)
+    app.out.notice(
+        f"{info.name} is offered by the server but not declared: an 8,192-token context "
+        f'window is assumed until it is declared in config.toml ([models."{info.name}"] '
+        "context_window = …)"
+    )
+    return info
 
 
 def show_notices(app: App, notices: Sequence[Notice]) -> None:

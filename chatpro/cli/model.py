@@ -75,18 +75,29 @@ def model(ctx: click.Context, as_json: bool) -> None:
 
 @model.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option(
+    "--server",
+    is_flag=True,
+    help="List what the server offers (GET /v1/models) and whether config declares it.",
+)
 @click.pass_context
-def list_models(ctx: click.Context, as_json: bool) -> None:
+def list_models(ctx: click.Context, as_json: bool, server: bool) -> None:
     """List the models: aliases, context window, files, allowance, use and prices.
 
     Prices are per million tokens (input/output) with the date they were read from the
-    provider's price list; "config" marks prices set in config.toml.
+    provider's price list; "config" marks prices set in config.toml. With --server: the
+    models the server offers; one that is "not declared" may still be used with -m (an
+    8,192-token window is assumed until it is declared in config.toml).
 
     \b
-    Example:
+    Examples:
       chatpro model list
+      chatpro model list --server
     """
     app = get_app(ctx)
+    if server:
+        _list_server_models(app, as_json)
+        return
     catalog = app.catalog
     models = list(catalog.models.values())
     usage, _ = _allowance(app, models)
@@ -140,6 +151,38 @@ def list_models(ctx: click.Context, as_json: bool) -> None:
                 r["prices_read"]
                 or ("config" if r["input_per_mtok"] or r["output_per_mtok"] else ""),
                 r["description"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+def _list_server_models(app: App, as_json: bool) -> None:
+    catalog = app.catalog
+    rows: list[dict[str, Any]] = []
+    for name in app.client().list_models():
+        info = catalog.models.get(name)
+        known = "not declared" if info is None else "built in" if info.builtin else "declared"
+        rows.append(
+            {
+                "name": name,
+                "catalog": known,
+                "context_window": info.context_window if info is not None else None,
+            }
+        )
+    if as_json:
+        app.out.json(rows)
+        return
+    if not rows:
+        app.out.notice("the server lists no models")
+        return
+    app.out.table(
+        ["model", "catalog", "context"],
+        [
+            [
+                r["name"],
+                r["catalog"],
+                f"{r['context_window']:,}" if r["context_window"] else "8,192 assumed",
             ]
             for r in rows
         ],

@@ -230,3 +230,17 @@ def test_costs_too_long_to_sum_exactly_write_no_summary(tmp_path, clock):
     result = answers(path, clock)
     assert not summary.path_for(path).exists()
     assert result == reference(path, clock, tmp_path)
+
+
+@pytest.mark.parametrize("costs", [("0.0125", "0.5", "2"), ("1E+300", "1E-300", "0.5")])
+def test_costs_added_up_along_the_way_give_the_same_sums(tmp_path, clock, monkeypatch, costs):
+    path = tmp_path / "usage.jsonl"
+    ledger = Ledger(path, clock=clock)
+    for n in range(12):
+        cost = costs[n % len(costs)]
+        ledger.charge(GPT4O, units=1, prompt_tokens=n, completion_tokens=1, warn_at=(), cost=cost)
+    expected = reference(path, clock, tmp_path)
+    monkeypatch.setattr(spend_mod, "_PENDING_COSTS", 0)  # add them up after every block
+    monkeypatch.setattr("chatpro.chatlog.blocks.BLOCK", 200)  # and make many blocks
+    assert answers(path, clock) == expected
+    assert answers(path, clock) == expected

@@ -76,9 +76,12 @@ class Spend:
 # summary's per-cell sums give the same Decimal (value and exponent) as one pass over the file.
 _EXACT = Context(prec=200, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
 SUMMARY_KIND = "ledger-spend"
+_PENDING_COSTS = 20_000  # distinct (cell, cost) pairs held before they are added up
 
-# (cycle, day, client, model) as written → [requests, units, prompt, completion, costs, base]:
-# costs counts each exact cost text; base is the exact sum of costs already folded (a summary).
+# (cycle, day, client, model) as written → [requests, units, prompt, completion, costs, base,
+# scaled]: costs counts cost texts with an exponent; scaled maps a number of decimal places to
+# the sum of plain costs with that many as a whole number ("0.0125" adds 125 at 4 places), so
+# each charge costs one int(); base is the exact sum already added up (e.g. from a summary).
 Cell = list[Any]
 
 
@@ -89,6 +92,22 @@ class _Fold:
         self.cells: dict[tuple[bytes, bytes, bytes, bytes], Cell] = {}
         self.anchor: date | None = None
         self.lines = 0  # lines folded, for error messages
+        self.exact = True  # sums must be exact (else rounded to _EXACT's precision, in file order)
+        self.inexact = False  # an exact sum did not fit: this fold's costs cannot be trusted
+
+    def flush(self) -> None:
+        """Add the counted cost texts into each cell's exact sum (keeps memory bounded)."""
+        if self.inexact:
+            return
+        context = _EXACT.copy()
+        context.traps[Inexact] = self.exact
+        try:
+            with localcontext(context):
+                for g in self.cells.values():
+                    if g[4] or g[6]:
+                        g[5], g[4], g[6] = _cell_cost(g), Counter(), {}
+        except Inexact:
+            self.inexact = True
 
     def start(self, anchor: date, today: date) -> None:
         if self.anchor is not None:
@@ -103,16 +122,25 @@ class _Fold:
             key = (charge[5], charge[4], charge[6], charge[0])
             g = cells.get(key)
             if g is None:
-                g = cells[key] = [0, 0, 0, 0, Counter(), Decimal(0)]
+                g = cells[key] = [0, 0, 0, 0, Counter(), Decimal(0), {}]
             g[0] += 1
             g[1] += int(charge[1])
             g[2] += int(charge[2])
             g[3] += int(charge[3])
-            if charge[7]:
-                g[4][charge[7]] += 1
+            cost = charge[7]
+            if cost:
+                if b"E" in cost:
+                    g[4][cost] += 1
+                else:  # "12.50" adds 1250 hundredths: whole numbers per count of decimals
+                    whole, _, decimals = cost.partition(b".")
+                    scaled = g[6]
+                    places = len(decimals)
+                    scaled[places] = scaled.get(places, 0) + int(whole + decimals)
 
     def dump(self) -> dict[str, Any] | None:
         """The fold as a summary's data (bytes as latin-1 text); None when a sum is not exact."""
+        if self.inexact:
+            return None
         cells = []
         for key, g in self.cells.items():
             cost = _cost(g)
@@ -140,7 +168,7 @@ class _Fold:
             if not base.is_finite() or base < 0:
                 raise ValueError("cost")
             key = tuple(k.encode("latin-1") for k in (cycle, day, client, model))
-            fold.cells[key] = [*figures, Counter(), base]  # type: ignore[index]
+            fold.cells[key] = [*figures, Counter(), base, {}]  # type: ignore[index]
         return fold
 
 
@@ -149,12 +177,19 @@ def _cost(g: Cell) -> Decimal | None:
     try:
         with localcontext(_EXACT) as ctx:
             ctx.traps[Inexact] = True
-            total: Decimal = g[5]
-            for text, n in g[4].items():
-                total += Decimal(text.decode()) * n
-            return total
+            return _cell_cost(g)
     except (Inexact, InvalidOperation):
         return None
+
+
+def _cell_cost(g: Cell) -> Decimal:
+    """A cell's cost in the current decimal context: its base, counted texts and scaled sums."""
+    total: Decimal = g[5]
+    for text, n in g[4].items():
+        total += Decimal(text.decode()) * n
+    for places, scaled in g[6].items():
+        total += Decimal(f"{scaled}E-{places}")
+    return total
 
 
 def spend(path: Path, today: date, *, by: By = "model", client: str | None = None) -> Spend:
@@ -163,7 +198,7 @@ def spend(path: Path, today: date, *, by: By = "model", client: str | None = Non
     A summary beside PATH (chatpro.summary) spares re-reading what it covers; the answer is
     the same without it."""
     fold = _scan(path, today, use_summary=True)
-    result = _group(fold, today, by, client)
+    result = None if fold.inexact else _group(fold, today, by, client)
     if result is None:  # sums too long to be exact: one pass in file order, as without a summary
         result = _group(_scan(path, today, use_summary=False), today, by, client, exact=False)
     assert result is not None
@@ -174,6 +209,7 @@ def _scan(path: Path, today: date, *, use_summary: bool) -> _Fold:
     from chatpro import summary
 
     fold = _Fold()
+    fold.exact = use_summary
     with open_log(path) as opened:
         if opened is None:
             return fold
@@ -183,6 +219,7 @@ def _scan(path: Path, today: date, *, use_summary: bool) -> _Fold:
         if loaded is not None:
             try:
                 fold = _Fold.restore(loaded[1])
+                fold.exact = use_summary
                 start = loaded[0]
             except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError):
                 # a summary is only a cache: any doubt, read the whole file
@@ -196,6 +233,8 @@ def _scan(path: Path, today: date, *, use_summary: bool) -> _Fold:
                 _tail(block, fold, today)
                 continue
             fold.lines += lines
+            if sum(len(g[4]) + len(g[6]) for g in fold.cells.values()) > _PENDING_COSTS:
+                fold.flush()
             covered = at + len(block)
         if covered - start >= summary.MIN_BYTES and use_summary:
             data = fold.dump()
@@ -234,9 +273,7 @@ def _group(
             for name_, (requests, units, prompt, completion, cells) in sorted(groups.items()):
                 amount = Decimal(0)
                 for g in cells:
-                    amount += g[5]
-                    for text, n in g[4].items():
-                        amount += Decimal(text.decode()) * n
+                    amount += _cell_cost(g)
                 name = name_.decode("utf-8", "replace") or (NO_CLIENT if by == "client" else "")
                 rows.append(Row(name, requests, units, prompt, completion, amount))
                 total.requests += requests

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,68 +72,217 @@ class Spend:
     rows: list[Row]  # by the chosen key, in key order (days oldest first)
 
 
+# Cost sums are exact: with costs ≥ 0, a sum whose digits fit here is exact in any order, so a
+# summary's per-cell sums give the same Decimal (value and exponent) as one pass over the file.
+_EXACT = Context(prec=200, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
+SUMMARY_KIND = "ledger-spend"
+_PENDING_COSTS = 20_000  # distinct (cell, cost) pairs held before they are added up
+
+# (cycle, day, client, model) as written → [requests, units, prompt, completion, costs, base,
+# scaled]: costs counts cost texts with an exponent; scaled maps a number of decimal places to
+# the sum of plain costs with that many as a whole number ("0.0125" adds 125 at 4 places), so
+# each charge costs one int(); base is the exact sum already added up (e.g. from a summary).
+Cell = list[Any]
+
+
 class _Fold:
-    def __init__(self, by: By, client: str | None) -> None:
-        self.index = {"model": 0, "day": 4, "client": 6}[by]
-        self.want = None if client is None else client.encode()
-        self.groups: dict[bytes, list[Any]] = {}
+    """Every charge's figures per cell, for all cycles (the current one is picked at the end)."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[bytes, bytes, bytes, bytes], Cell] = {}
         self.anchor: date | None = None
-        self.current = b""
+        self.lines = 0  # lines folded, for error messages
+        self.exact = True  # sums must be exact (else rounded to _EXACT's precision, in file order)
+        self.inexact = False  # an exact sum did not fit: this fold's costs cannot be trusted
+
+    def flush(self) -> None:
+        """Add the counted cost texts into each cell's exact sum (keeps memory bounded)."""
+        if self.inexact:
+            return
+        context = _EXACT.copy()
+        context.traps[Inexact] = self.exact
+        try:
+            with localcontext(context):
+                for g in self.cells.values():
+                    if g[4] or g[6]:
+                        g[5], g[4], g[6] = _cell_cost(g), Counter(), {}
+        except Inexact:
+            self.inexact = True
 
     def start(self, anchor: date, today: date) -> None:
         if self.anchor is not None:
             raise journal._Corrupt("a second start record")
         self.anchor = anchor
-        self.current = cycle_bounds(anchor, today)[0].isoformat().encode()
 
     def add(self, charges: list[Charge]) -> None:
         if charges and self.anchor is None:
             raise journal._Corrupt("a charge record before the start record")
-        current, want, index, groups = self.current, self.want, self.index, self.groups
+        cells = self.cells
         for charge in charges:
-            if charge[5] != current or (want is not None and charge[6] != want):
-                continue
-            key = charge[index]
-            g = groups.get(key)
+            key = (charge[5], charge[4], charge[6], charge[0])
+            g = cells.get(key)
             if g is None:
-                g = groups[key] = [0, 0, 0, 0, Counter()]
+                g = cells[key] = [0, 0, 0, 0, Counter(), Decimal(0), {}]
             g[0] += 1
             g[1] += int(charge[1])
             g[2] += int(charge[2])
             g[3] += int(charge[3])
-            if charge[7]:
-                g[4][charge[7]] += 1
+            cost = charge[7]
+            if cost:
+                if b"E" in cost:
+                    g[4][cost] += 1
+                else:  # "12.50" adds 1250 hundredths: whole numbers per count of decimals
+                    whole, _, decimals = cost.partition(b".")
+                    scaled = g[6]
+                    places = len(decimals)
+                    scaled[places] = scaled.get(places, 0) + int(whole + decimals)
+
+    def dump(self) -> dict[str, Any] | None:
+        """The fold as a summary's data (bytes as latin-1 text); None when a sum is not exact."""
+        if self.inexact:
+            return None
+        cells = []
+        for key, g in self.cells.items():
+            cost = _cost(g)
+            if cost is None:
+                return None
+            cells.append([k.decode("latin-1") for k in key] + [*g[:4], str(cost)])
+        anchor = None if self.anchor is None else self.anchor.isoformat()
+        return {"anchor": anchor, "lines": self.lines, "cells": cells}
+
+    @classmethod
+    def restore(cls, data: Any) -> _Fold:
+        """A fold from a summary's data; ValueError (or another error) when anything is off."""
+        fold = cls()
+        if data["anchor"] is not None:
+            fold.anchor = date.fromisoformat(data["anchor"])
+        lines = data["lines"]
+        if not journal.valid_figure(lines):
+            raise ValueError("lines")
+        fold.lines = lines
+        for cycle, day, client, model, requests, units, prompt, completion, cost in data["cells"]:
+            figures = [requests, units, prompt, completion]
+            if not all(type(f) is int and f >= 0 for f in figures):
+                raise ValueError("figures")
+            base = Decimal(cost)
+            if not base.is_finite() or base < 0:
+                raise ValueError("cost")
+            key = tuple(k.encode("latin-1") for k in (cycle, day, client, model))
+            fold.cells[key] = [*figures, Counter(), base, {}]  # type: ignore[index]
+        return fold
+
+
+def _cost(g: Cell) -> Decimal | None:
+    """A cell's exact cost, or None when it has more digits than _EXACT holds."""
+    try:
+        with localcontext(_EXACT) as ctx:
+            ctx.traps[Inexact] = True
+            return _cell_cost(g)
+    except (Inexact, InvalidOperation):
+        return None
+
+
+def _cell_cost(g: Cell) -> Decimal:
+    """A cell's cost in the current decimal context: its base, counted texts and scaled sums."""
+    total: Decimal = g[5]
+    for text, n in g[4].items():
+        total += Decimal(text.decode()) * n
+    for places, scaled in g[6].items():
+        total += Decimal(f"{scaled}E-{places}")
+    return total
 
 
 def spend(path: Path, today: date, *, by: By = "model", client: str | None = None) -> Spend:
-    """This cycle's charges at PATH grouped BY client, model or day (only CLIENT's if given)."""
-    fold = _Fold(by, client)
+    """This cycle's charges at PATH grouped BY client, model or day (only CLIENT's if given).
+
+    A summary beside PATH (chatpro.summary) spares re-reading what it covers; the answer is
+    the same without it."""
+    fold = _scan(path, today, use_summary=True)
+    result = None if fold.inexact else _group(fold, today, by, client)
+    if result is None:  # sums too long to be exact: one pass in file order, as without a summary
+        result = _group(_scan(path, today, use_summary=False), today, by, client, exact=False)
+    assert result is not None
+    return result
+
+
+def _scan(path: Path, today: date, *, use_summary: bool) -> _Fold:
+    from chatpro import summary
+
+    fold = _Fold()
+    fold.exact = use_summary
     with open_log(path) as opened:
-        if opened is not None:
-            fh, size = opened
-            number = 0  # lines before this block, for error messages
-            for _, block in forward(fh, size):
-                lines = block.count(b"\n")
-                if block.endswith(b"\n") and not _fast(block, lines, fold, today):
-                    _slow(path, block, number, fold, today)
-                elif not block.endswith(b"\n"):
-                    _tail(block, fold, today)
-                number += lines
-    rows = []
-    total = Row("total")
-    for key, (requests, units, prompt, completion, costs) in sorted(fold.groups.items()):
-        amount = sum((Decimal(c.decode()) * n for c, n in costs.items()), Decimal(0))
-        name = key.decode("utf-8", "replace") or (NO_CLIENT if by == "client" else "")
-        rows.append(Row(name, requests, units, prompt, completion, amount))
-        total.requests += requests
-        total.units += units
-        total.prompt_tokens += prompt
-        total.completion_tokens += completion
-        total.cost += amount
+        if opened is None:
+            return fold
+        fh, size = opened
+        start = 0
+        loaded = summary.load(path, fh, size, SUMMARY_KIND) if use_summary else None
+        if loaded is not None:
+            try:
+                fold = _Fold.restore(loaded[1])
+                fold.exact = use_summary
+                start = loaded[0]
+            except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError):
+                # a summary is only a cache: any doubt, read the whole file
+                fold = _Fold()
+        covered = start
+        for at, block in forward(fh, size, start):
+            lines = block.count(b"\n")
+            if block.endswith(b"\n") and not _fast(block, lines, fold, today):
+                _slow(path, block, fold.lines, fold, today)
+            elif not block.endswith(b"\n"):
+                _tail(block, fold, today)
+                continue
+            fold.lines += lines
+            if sum(len(g[4]) + len(g[6]) for g in fold.cells.values()) > _PENDING_COSTS:
+                fold.flush()
+            covered = at + len(block)
+        if covered - start >= summary.MIN_BYTES and use_summary:
+            data = fold.dump()
+            if data is not None:
+                summary.save(path, fh, covered, SUMMARY_KIND, data)
+    return fold
+
+
+def _group(
+    fold: _Fold, today: date, by: By, client: str | None, *, exact: bool = True
+) -> Spend | None:
+    """The current cycle's cells grouped BY; None when a cost sum is not exact (and EXACT)."""
     if fold.anchor is None:
         start, renews = today, renewal_after(today, 1)
     else:
         start, renews = cycle_bounds(fold.anchor, today)
+    current = start.isoformat().encode()
+    want = None if client is None else client.encode()
+    index = {"model": 3, "day": 1, "client": 2}[by]
+    groups: dict[bytes, list[Any]] = {}
+    for key, g in fold.cells.items():
+        if key[0] != current or (want is not None and key[2] != want):
+            continue
+        row = groups.get(key[index])
+        if row is None:
+            row = groups[key[index]] = [0, 0, 0, 0, []]
+        for i in range(4):
+            row[i] += g[i]
+        row[4].append(g)
+    rows = []
+    total = Row("total")
+    context = _EXACT.copy()
+    context.traps[Inexact] = exact
+    try:
+        with localcontext(context):
+            for name_, (requests, units, prompt, completion, cells) in sorted(groups.items()):
+                amount = Decimal(0)
+                for g in cells:
+                    amount += _cell_cost(g)
+                name = name_.decode("utf-8", "replace") or (NO_CLIENT if by == "client" else "")
+                rows.append(Row(name, requests, units, prompt, completion, amount))
+                total.requests += requests
+                total.units += units
+                total.prompt_tokens += prompt
+                total.completion_tokens += completion
+                total.cost += amount
+    except Inexact:
+        return None
     return Spend(start, renews, fold.anchor is not None, total, rows)
 
 
@@ -150,8 +299,10 @@ def _fast(block: bytes, lines: int, fold: _Fold, today: date) -> bool:
             return False  # rare: let the slow path check the order line by line
         try:
             fold.start(date.fromisoformat(starts[0].decode()), today)
-        except ValueError:
+        except (ValueError, journal._Corrupt):
             return False
+    if charges and fold.anchor is None:
+        return False  # the slow path names the line
     fold.add(charges)
     return True
 

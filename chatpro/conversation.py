@@ -485,12 +485,9 @@ class Conversation:
         return answer
 
     def _reservation_ttl(self) -> float:
-        """How long a reservation outlives a process killed mid-request: every attempt's whole
-        deadline and the waits between them."""
-        from chatpro.client import MAX_BACKOFF_SECONDS
-
-        attempts = self.settings.max_retries + 1
-        return self.settings.timeout * attempts + MAX_BACKOFF_SECONDS * (attempts - 1) + 5
+        """How long a reservation outlives a process killed mid-request (SPEC: api.timeout ×
+        attempts, each attempt being bounded by api.timeout as a whole)."""
+        return self.settings.timeout * (self.settings.max_retries + 1)
 
     def _figures(self, prepared: Prepared, reply: Reply | None, text: str) -> tuple[int, int, bool]:
         """(completion tokens, prompt tokens, estimated): the server's figures when it sent

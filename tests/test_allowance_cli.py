@@ -176,3 +176,32 @@ def test_with_an_encoding_counts_are_exact(run, server, tmp_path, exact_tokens):
         run("upload", "--dry-run", "--json", str(notes), env={"CHATPRO_NOW": NOW}).stdout
     )
     assert exact["estimated"] is False
+
+
+def test_parallel_asks_never_overspend_the_allowance(run_process, server, home):
+    """Ten processes at once with three messages left: each reserves before it sends, so exactly
+    three are answered and charged; the others are refused (exit 3) without sending."""
+    import subprocess
+    import sys
+
+    configure(home, '[models."gpt-4o"]\nmonthly_messages = 3\n')
+    server.default = Behaviour(delay=0.5)
+    env = {**run_process.environment(), "CHATPRO_NOW": NOW}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "chatpro", "ask", "--no-fallback", f"question {n}"],
+            env=env,
+            cwd=home.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(10)
+    ]
+    codes = [p.wait(timeout=120) for p in procs]
+    for p in procs:
+        assert p.stderr is not None
+        p.stderr.close()
+    assert sorted(codes) == [0, 0, 0] + [3] * 7
+    assert len(server.requests) == 3
+    assert usage_of(run_process, "gpt-4o")["used"] == 3

@@ -227,3 +227,16 @@ def test_prune_delete_and_clear_remove_the_summary(log_path, tmp_path, operation
     assert answers(log_path) == reference(log_path, tmp_path)
     appended(log_path, 3)
     assert answers(log_path) == reference(log_path, tmp_path)
+
+
+def test_costs_folded_early_into_the_exact_sum_give_the_same_answers(
+    log_path, tmp_path, min_bytes, monkeypatch
+):
+    """A cell folds its counted cost texts into its exact sum once it holds more than a few (to
+    bound memory on big logs): the answers stay the same."""
+    from chatpro.chatlog import totals_summary
+
+    monkeypatch.setattr(totals_summary, "FOLD_COSTS_AT", 1)
+    expected = reference(log_path, tmp_path)
+    assert answers(log_path) == expected
+    assert answers(log_path) == expected

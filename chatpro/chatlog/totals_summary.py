@@ -152,6 +152,10 @@ def fold_with_summary(
     return _answer(index, fh, size, fold, skipped)
 
 
+FOLD_COSTS_AT = 512
+"""Distinct cost texts a cell keeps counted before they are folded into its exact sum."""
+
+
 def _build(fh: BinaryIO, size: int, window: Window) -> _Index | None:
     """An index of every whole line of the log; None when one cannot be written down."""
     cells: dict[tuple[bytes, bytes, bytes], list[Any]] = {}
@@ -180,14 +184,23 @@ def _build(fh: BinaryIO, size: int, window: Window) -> _Index | None:
             key = (ts[:10], who, model)
             cell = cells.get(key)
             if cell is None:
-                cell = cells[key] = [len(cells), 0, 0, 0, 0, Counter(), ts, ts]
+                cell = cells[key] = [len(cells), 0, 0, 0, 0, Counter(), ts, ts, Decimal(0)]
             cell[1] += 1
             if prompt:
                 cell[2] += int(prompt)
                 cell[3] += int(completion)
                 cell[4] += int(units)
             if cost:
-                cell[5][cost] += 1
+                costs = cell[5]
+                costs[cost] += 1
+                if len(costs) > FOLD_COSTS_AT:  # bound the memory: fold into the exact sum
+                    try:
+                        with localcontext(EXACT) as ctx:
+                            ctx.traps[Inexact] = True
+                            cell[8] += cost_of_texts(costs)
+                    except ArithmeticError:
+                        return None  # a sum that cannot be exact is not written down
+                    costs.clear()
             if ts < cell[6]:
                 cell[6] = ts
             elif ts > cell[7]:
@@ -226,7 +239,8 @@ def _build(fh: BinaryIO, size: int, window: Window) -> _Index | None:
         with localcontext(EXACT) as ctx:
             ctx.traps[Inexact] = True
             for (day, who, model), c in cells.items():
-                rows.append((day, who, model, *c[1:5], cost_of_texts(c[5]), c[6], c[7]))  # type: ignore[arg-type]
+                cost = c[8] + cost_of_texts(c[5])
+                rows.append((day, who, model, *c[1:5], cost, c[6], c[7]))  # type: ignore[arg-type]
     except ArithmeticError:
         return None
     spans = {day: (span[0], span[1]) for day, span in days.items()}

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatpro import summary
 from chatpro.chatlog import queries
 from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
 from chatpro.chatlog.files import FileStore
@@ -232,6 +233,7 @@ class ChatLog:
             if self.path.exists():
                 count = sum(1 for _ in self.iter_records())
                 atomic_write_bytes(self.path, b"")
+                summary.remove(self.path)
             self._collect_files()
             return count
 
@@ -382,6 +384,7 @@ class ChatLog:
                         if keep:
                             kept.append(line + b"\n")
                     write_all(out, b"".join(kept))
+        summary.remove(self.path)  # the rewrite's new inode already makes it ignored
         return removed
 
 

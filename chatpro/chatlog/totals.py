@@ -5,7 +5,10 @@ with one regex over the raw bytes that matches each whole line (JSON escapes eve
 strings, so the key literals can only match real keys, each once), and folded without building a dict a line: the per-line loop only adds numbers
 already cut out, and a block whose lines all fall inside the window and the days asked for skips
 the per-line date checks. Any other block goes line by line through ``load_record``, so torn or
-hostile lines are skipped (and counted) as everywhere.
+hostile lines are skipped (and counted) as everywhere. Whether a line is read the fast or the
+slow way depends on that line alone (a block with other lines is cut up around its lines that do
+match), so any split of the file into blocks gives the same totals: what lets a summary
+(totals_summary.py) stand in for the part of the file it covers.
 
 Chats are counted exactly in constant memory per chat: one dict from chat id to the first group
 that saw it, plus the rare (chat, group) pairs of a chat that spans groups (a model change).
@@ -16,19 +19,19 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 from chatpro.chatlog.blocks import Skipped, forward, open_log
-from chatpro.chatlog.queries import plain_block, slow_rows
-from chatpro.chatlog.records import Window
+from chatpro.chatlog.queries import plain_block
+from chatpro.chatlog.records import Window, load_record, parse_ts
 
 _NAME = rb'[^"\\\x00-\x1f]*'  # a JSON string's text without escapes or control characters
 # A string's body: every quote in it escaped. Exact for valid JSON (a quote preceded by an escaped
 # backslash can only be taken for an escaped one if the rest of the line still matches, and
 # the literal `", "attachments": ` cannot occur inside a string), and it runs at C speed.
-_TEXT = rb'"(?:[^"]*\\")*[^"]*"'
+_TEXT = rb'"(?:[^"\n]*\\")*[^"\n]*"'
 _INT = rb"(?:0|[1-9]\d{0,17})"  # the whole numbers records.loads reads (at most 18 digits)
 _N = b"(" + _INT + b")"
 _PAIR = _TEXT + rb": (?:" + _TEXT + b"|" + _INT + b")"
@@ -67,6 +70,13 @@ _LINE = re.compile(
 )
 
 Key = tuple[bytes, bytes]  # (client, model) as written
+# A line read the fast way: _LINE's groups (chat id, ts, model, prompt, completion, units,
+# client, cost). One read the slow way: (chat id, ts as isoformat ms, model, figures, client,
+# the ts as written), figures being prompt, completion, units and cost as _LINE would cut them.
+FastRow = tuple[bytes, ...]
+SlowRow = tuple[bytes, bytes, bytes, tuple[bytes, ...], bytes, Any]
+# Costs are added up exactly (any JSON float's digits fit), so in any order the sum is the same.
+EXACT = Context(prec=2000, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 @dataclass
@@ -81,15 +91,22 @@ class Group:
     costs: Counter[bytes] = field(default_factory=Counter)  # exact cost text → how many lines
     first: bytes = b""
     last: bytes = b""
+    base: Decimal = Decimal(0)  # cost already added up (from a summary)
 
     def cost(self) -> Decimal:
-        from chatpro.money import money_from_json
+        with localcontext(EXACT):
+            return self.base + cost_of_texts(self.costs)
 
-        total = Decimal(0)
-        for text, n in self.costs.items():
-            amount = money_from_json(float(text))
-            total += (amount or Decimal(0)) * n
-        return total
+
+def cost_of_texts(costs: Counter[bytes]) -> Decimal:
+    """The exact sum of COSTS (cost text → how many lines); call under EXACT."""
+    from chatpro.money import money_from_json
+
+    total = Decimal(0)
+    for text, n in costs.items():
+        amount = money_from_json(float(text))
+        total += (amount or Decimal(0)) * n
+    return total
 
 
 class Totals(dict[tuple[str, str], Group]):
@@ -108,6 +125,13 @@ class _Fold:
         self.groups: dict[Key, Group] = {}
         self.owner: dict[bytes, Group] = {}  # chat id → the first group it was counted in
         self.also: set[tuple[bytes, Key]] = set()  # (chat, group) for a chat's further groups
+
+    def rows(self, fast: list[FastRow], slow: list[SlowRow]) -> None:
+        if fast:
+            self.block(fast)
+        for chat, ts, model, figures, who, written in slow:
+            if self.window.keeps_any(written):
+                self.line(chat, ts, model, figures, who)
 
     def block(self, rows: list[Any]) -> None:
         """Fold one block's lines as _LINE's groups."""
@@ -198,23 +222,27 @@ def client_model_totals(
     client: str | None = None,
 ) -> Totals:
     """(client, model) → Group for the lines within WINDOW whose day (the ts's own date, as
-    written) is from SINCE to UNTIL (``YYYY-MM-DD`` bytes); untagged lines have client ""."""
+    written) is from SINCE to UNTIL (``YYYY-MM-DD`` bytes); untagged lines have client "".
+
+    A summary beside PATH (totals_summary.py) spares re-reading what it covers; the answer is
+    the same without it."""
+    from chatpro.chatlog import totals_summary
+
     fold = _Fold(window, since, until, client)
     try:
         with open_log(path) as opened:
             if opened is not None:
                 fh, size = opened
-                for _, block in forward(fh, size):
-                    if _ours(block):
-                        lines = block.count(b"\n")
-                        rows = _LINE.findall(b"\n" + block)
-                        if len(rows) == lines:
-                            fold.block(rows)
-                            continue
-                    for _, record in slow_rows(block, skipped):
-                        _add_record(record, window, fold)
+                result = totals_summary.fold_with_summary(path, fh, size, fold, skipped)
+                if result is not None:
+                    return result
+                scan(fh, 0, size, fold, skipped)
     finally:
         skipped.report()
+    return totals_of(fold)
+
+
+def totals_of(fold: _Fold) -> Totals:
     result = Totals(
         ((who.decode("utf-8", "replace"), model.decode("utf-8", "replace")), g)
         for (who, model), g in fold.groups.items()
@@ -223,24 +251,64 @@ def client_model_totals(
     return result
 
 
+def scan(fh: Any, start: int, end: int, fold: _Fold, skipped: Skipped) -> None:
+    """Fold the lines from byte START (a line's start) to END (a line's end, or the size)."""
+    for _, block in forward(fh, end, start):
+        fold.rows(*rows_of(block, skipped))
+
+
+def rows_of(block: bytes, skipped: Skipped) -> tuple[list[FastRow], list[SlowRow]]:
+    """BLOCK's lines: those matching _LINE whole (and valid UTF-8) the fast way, the others the
+    slow way, unreadable ones counted in SKIPPED. Which way a line goes depends on it alone."""
+    if _ours(block):
+        rows = _LINE.findall(b"\n" + block)
+        if len(rows) == block.count(b"\n"):
+            return rows, []
+    fast: list[FastRow] = []
+    slow: list[SlowRow] = []
+    data = b"\n" + block
+    pos = 0  # the newline before the next line not yet taken
+    for m in _LINE.finditer(data):  # _LINE never spans lines: each match is one whole line
+        if m.start() > pos:
+            _slow_rows(data[pos + 1 : m.start() + 1], skipped, slow)
+        line = data[m.start() + 1 : m.end()]
+        if _utf8(line):
+            fast.append(m.groups(b""))  # as findall gives them
+        else:
+            _slow_rows(line, skipped, slow)
+        pos = m.end()
+    if pos + 1 < len(data):
+        _slow_rows(data[pos + 1 :], skipped, slow)
+    return fast, slow
+
+
 def _ours(block: bytes) -> bool:
     """Every line starts and ends as our writer's lines do, and the block is valid UTF-8."""
-    if not plain_block(block):
-        return False
-    if block.isascii():
+    return plain_block(block) and _utf8(block)
+
+
+def _utf8(data: bytes) -> bool:
+    if data.isascii():
         return True
     try:
-        block.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
 
 
-def _add_record(record: dict[str, Any], window: Window, fold: _Fold) -> None:
-    if not window.keeps_any(record["ts"]):
-        return
-    from chatpro.chatlog.records import parse_ts
+def _slow_rows(lines: bytes, skipped: Skipped, out: list[SlowRow]) -> None:
+    from chatpro.chatlog.blocks import split_lines
 
+    for line in split_lines(lines):
+        record = load_record(line)
+        if record is None:
+            skipped.count += 1
+        else:
+            out.append(_slow_row(record))
+
+
+def _slow_row(record: dict[str, Any]) -> SlowRow:
     ts = parse_ts(record["ts"])
     assert ts is not None
     usage = record.get("usage") if isinstance(record.get("usage"), dict) else {}
@@ -252,10 +320,11 @@ def _add_record(record: dict[str, Any], window: Window, fold: _Fold) -> None:
     ok = isinstance(cost, (int, float)) and not isinstance(cost, bool) and cost >= 0
     figures.append(repr(cost).encode() if ok else b"")
     who = record.get("client")
-    fold.line(
+    return (
         record["chat_id"].encode("utf-8", "surrogatepass"),
         ts.isoformat(timespec="milliseconds").encode(),
         str(record.get("model", "")).encode("utf-8", "surrogatepass"),
         tuple(figures),
         who.encode("utf-8", "surrogatepass") if isinstance(who, str) else b"",
+        record["ts"],
     )

@@ -178,11 +178,13 @@ def check_writable_file(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: int = FILE_MODE) -> Iterator[int]:
+def atomic_writer(path: Path, mode: int = FILE_MODE, *, durable: bool = True) -> Iterator[int]:
     """Yield a file descriptor to a temp file beside PATH; on success fsync and rename it over PATH.
 
     On any error the temp file is removed and PATH is untouched. A symlinked PATH is followed:
-    the temp file goes beside the target, which is replaced, and the link is kept.
+    the temp file goes beside the target, which is replaced, and the link is kept. DURABLE=False
+    skips the fsyncs, for state that means nothing after the machine restarts (reservations of
+    requests in flight): the replace is still atomic for every process that reads it.
     """
     path = real_path(path)
     ensure_dir(path.parent)
@@ -194,7 +196,8 @@ def atomic_writer(path: Path, mode: int = FILE_MODE) -> Iterator[int]:
     try:
         try:
             yield fd
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -204,7 +207,8 @@ def atomic_writer(path: Path, mode: int = FILE_MODE) -> Iterator[int]:
         if isinstance(exc, OSError):
             raise StorageError(describe_os_error(exc, path)) from None
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -214,9 +218,11 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, mode: int = FILE_MODE, *, durable: bool = True
+) -> None:
     """Replace PATH with DATA atomically: temp file in the same dir, fsync, rename, fsync dir."""
-    with atomic_writer(path, mode) as fd:
+    with atomic_writer(path, mode, durable=durable) as fd:
         write_all(fd, data)
 
 

@@ -12,7 +12,6 @@ mtimes play no part.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -29,6 +28,8 @@ def path_for(path: Path) -> Path:
 
 def fingerprint(fh: BinaryIO, offset: int) -> str:
     """sha256 of the first and the last EDGE bytes before OFFSET in the open file FH."""
+    import hashlib
+
     digest = hashlib.sha256(str(offset).encode())
     fh.seek(0)
     digest.update(fh.read(min(EDGE, offset)))

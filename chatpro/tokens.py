@@ -7,10 +7,7 @@ impossible, so a missing encoding is never fatal: counts become estimates and sa
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import tempfile
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +79,8 @@ def _cache_dir() -> str:
     for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
         if var in os.environ:
             return os.environ[var]
+    import tempfile
+
     return os.path.join(tempfile.gettempdir(), "data-gym-cache")
 
 
@@ -92,6 +91,8 @@ def _is_cached(name: str) -> bool:
     cache_dir = _cache_dir()
     if not cache_dir:
         return False
+    import hashlib
+
     return os.path.exists(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
 
 
@@ -103,6 +104,8 @@ def _load(name: str) -> Any:
 
 def _load_with_deadline(name: str) -> Any:
     """tiktoken's download has no timeout; give it a few seconds in a daemon thread."""
+    import threading
+
     result: list[Any] = []
 
     def work() -> None:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatpro import summary
 from chatpro.chatlog import queries
 from chatpro.chatlog.blocks import Skipped, forward, open_log, split_lines
 from chatpro.chatlog.files import FileStore
@@ -233,7 +232,7 @@ class ChatLog:
             if self.path.exists():
                 count = sum(1 for _ in self.iter_records())
                 atomic_write_bytes(self.path, b"")
-                summary.remove(self.path)
+                _remove_summary(self.path)
             self._collect_files()
             return count
 
@@ -384,7 +383,7 @@ class ChatLog:
                         if keep:
                             kept.append(line + b"\n")
                     write_all(out, b"".join(kept))
-        summary.remove(self.path)  # the rewrite's new inode already makes it ignored
+        _remove_summary(self.path)  # the rewrite's new inode already makes it ignored
         return removed
 
 
@@ -403,3 +402,10 @@ def _copy_range(src: int, dst: int, count: int) -> None:
             raise StorageError("the chat log shrank while it was being rewritten")
         write_all(dst, data)
         offset += len(data)
+
+
+def _remove_summary(path: Path) -> None:
+    """Drop the report's summary of a log that was just rewritten (imported only then)."""
+    from chatpro import summary
+
+    summary.remove(path)

@@ -88,7 +88,9 @@ def save(path: Path, held: list[Held]) -> None:
             for h in held
         ],
     }
-    atomic_write_bytes(path, (json.dumps(doc) + "\n").encode())
+    # Not fsynced: a reservation only means something while its process (or its remote batch)
+    # is alive; after a machine restart losing one errs towards letting a request through.
+    atomic_write_bytes(path, (json.dumps(doc) + "\n").encode(), durable=False)
 
 
 def units_by_model(held: list[Held]) -> dict[str, int]:

@@ -27,7 +27,7 @@ from chatpro.errors import ChatproError, InputError, Interrupted, ServiceError
 from chatpro.exchange import Answer, FileRow, Notice, Prepared, Turn, record_exchange
 from chatpro.fitting import FileText, Fitted, fit
 from chatpro.money import cost_of
-from chatpro.usage.rules import cost_units
+from chatpro.usage.rules import TOKENS_PER_UNIT, cost_units
 
 if TYPE_CHECKING:
     from chatpro.chatlog import ChatLog
@@ -329,7 +329,11 @@ class Conversation:
             units = cost_units(fitted.tokens, file_bytes)
             if plan.notice:
                 notices.append(Notice(plan.notice))
-        if fitted.estimated and (units > 1 or fitted.cut) and not self._said_estimated:
+        if (
+            fitted.estimated
+            and (fitted.tokens > TOKENS_PER_UNIT or fitted.cut)
+            and not self._said_estimated
+        ):
             self._said_estimated = True
             notices.append(
                 Notice(

@@ -29,9 +29,11 @@ Examples:
 
 \b
 In the chat:
-  /help  /model [NAME]  /file PATH  /usage  /new  /history  /exit (or /quit, Ctrl-D)
+  /help  /model [NAME]  /file PATH  /client [NAME]  /retry  /save FILE
+  /usage  /new  /history  /exit (or /quit, Ctrl-D)
+  A file attached with /file belongs to the chat: every later message sees it.
   End a line with \\ to continue on the next one. Ctrl-C stops an answer (the partial
-  answer is kept in the log) or clears the line.
+  answer is kept in the log) or clears the line. Tab completes commands and paths.
 """
 )
 @model_option

@@ -9,8 +9,9 @@ needs on every request) do not pull in the ledger's file handling at import.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from chatpro.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from chatpro.usage.ledger import Ledger, ModelLike, ModelUsage, Plan, UsageReport
@@ -42,10 +43,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

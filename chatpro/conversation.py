@@ -289,7 +289,7 @@ class Conversation:
                     Notice(f"{att.name}: no text could be extracted (a scanned document?)")
                 )
             text = checked(att.text, att.name)
-            texts.append(FileText(name, text, _coverage(att)))
+            texts.append(FileText(name, text, att.coverage))
             rows.append(
                 FileRow(
                     name=name,
@@ -352,6 +352,16 @@ class Conversation:
                 )
             )
         cut_names = {c.name for c in fitted.cuts}
+        for att in attachments:  # capped at extraction but not cut again: say how much went
+            if att.truncated and att.name not in cut_names:
+                share = (
+                    f" (about {100 * att.coverage:.0f}% of the document)"
+                    if att.coverage < 1
+                    else ""
+                )
+                notices.append(
+                    Notice(f"{att.name}: only the first part of its text is sent{share}")
+                )
         rows = [
             replace(row, tokens=tokens, cut=row.name in cut_names)
             for row, tokens in zip(rows, fitted.file_tokens, strict=True)
@@ -538,12 +548,6 @@ class Conversation:
                 kept = replace(row, earlier=True)
                 self.files.append(_ChatFile(kept, texts.pop(row.sha256)))
         self._first_turn = False
-
-
-def _coverage(att: Attachment) -> float:
-    """The share of the document that the extracted text is (extraction stops at a cap)."""
-    coverage = getattr(att, "coverage", None)
-    return float(coverage) if isinstance(coverage, (int, float)) and 0 < coverage <= 1 else 1.0
 
 
 def _count_like(value: object) -> bool:

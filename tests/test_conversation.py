@@ -280,3 +280,33 @@ def test_a_log_that_cannot_be_written_is_found_before_sending(run, server, home)
     assert server.requests == []
     usage = json.loads(run("usage", "--json").stdout)
     assert all(m["used"] == 0 for m in usage["models"])
+
+
+def test_the_cut_notice_counts_what_extraction_left_out_too(run, server, home, tmp_path):
+    """A text longer than extraction keeps (2,000,000 characters) and then cut for the window: the
+    share said is of the whole document, not of the part extraction kept."""
+    from chatpro.files import MAX_TEXT_CHARS
+
+    configure(home, '[models."gpt-4o"]\ncontext_window = 16000\n')
+    words = MAX_TEXT_CHARS // 13 + 40_000  # 13 characters a word: past the extraction cap
+    doc = tmp_path / "huge.txt"
+    doc.write_text("".join(f"clause{i:06d} " for i in range(words)))
+    result = run("upload", str(doc))
+    assert result.returncode == 0, result.stderr
+    kept = server.requests[-1].last_user.count("clause")
+    notice = next(line for line in result.stderr.splitlines() if "sent about" in line)
+    shown = float(notice.split("sent about ")[1].split("%")[0])
+    assert abs(shown - 100 * kept / words) < 0.1, (shown, 100 * kept / words)
+
+
+def test_a_capped_text_that_fits_says_only_its_first_part_is_sent(run, server, home, tmp_path):
+    from chatpro.files import MAX_TEXT_CHARS
+
+    configure(home, '[models."gpt-4.1"]\ncontext_window = 2000000\n')
+    doc = tmp_path / "huge.txt"
+    doc.write_text("x" * (MAX_TEXT_CHARS + MAX_TEXT_CHARS // 4))
+    result = run("upload", "-m", "gpt-4.1", "--dry-run", str(doc))
+    assert result.returncode == 0, result.stderr
+    assert "huge.txt: only the first part of its text is sent (about 80% of the document)" in (
+        result.stderr
+    )

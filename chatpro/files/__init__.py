@@ -53,6 +53,7 @@ class Attachment:
     slides: int | None
     truncated: bool
     notices: tuple[str, ...] = ()
+    coverage: float = 1.0  # the share of the document TEXT stands for (see Extracted)
 
 
 def _too_large(name: str, size: int | None) -> FileRefused:
@@ -182,6 +183,7 @@ def _load(
         slides=extracted.slides,
         truncated=extracted.truncated,
         notices=tuple(clean_text(n).replace("\n", " ") for n in extracted.notices),
+        coverage=extracted.coverage,
     )
 
 

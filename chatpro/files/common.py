@@ -36,6 +36,9 @@ class Extracted:
     notices: tuple[str, ...] = ()
     """Lines for stderr about this file (a page skipped, text that cannot be trusted), without
     the file's name: the caller prefixes it."""
+    coverage: float = 1.0
+    """The share of the whole document that TEXT stands for: below 1 when extraction stopped at
+    the cap, so a later cut can say how much of the document was really sent."""
 
 
 Progress = Callable[[int, int], None]

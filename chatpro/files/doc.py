@@ -310,4 +310,4 @@ def extract_doc(data: bytes, name: str, progress: Progress | None = None) -> Ext
         except Exception:  # noqa: BLE001 - Corrupt, struct.error, olefile's errors on damaged streams
             raise FileRefused(f"{name}: corrupt Word 97-2003 document (unreadable text)") from None
     capped, truncated = cap_text(text)
-    return Extracted(capped, truncated)
+    return Extracted(capped, truncated, coverage=len(capped) / len(text) if truncated else 1.0)

@@ -113,6 +113,7 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
             reader = _open(data, name)
             count = len(reader.pages)
             builder = TextBuilder()
+            read = count
             for index in range(count):
                 try:
                     page_text, trusted = _page_text(reader.pages[index])
@@ -131,8 +132,9 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
                 for line in page_text.splitlines():
                     builder.line(line)
                 builder.line("")
+                read = index + 1
                 if progress is not None:
-                    progress(index + 1, count)
+                    progress(read, count)
                 if builder.full:
                     break
         except FileRefused:
@@ -160,4 +162,8 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
             f"the text of {which} {page_ranges(unreliable)} may not be reliable "
             "(unmapped font encoding)"
         )
-    return Extracted(builder.text(), builder.truncated, pages=count, notices=tuple(notices))
+    # stopped at the text cap on page N: about N of the COUNT pages are in the text
+    coverage = min(1.0, read / count) if builder.truncated and count else 1.0
+    return Extracted(
+        builder.text(), builder.truncated, pages=count, notices=tuple(notices), coverage=coverage
+    )

@@ -81,4 +81,4 @@ def extract_text(data: bytes, name: str) -> Extracted:
     text, _ = decode_text(data, name)
     text = text.replace("\r\n", "\n")
     capped, truncated = cap_text(text)
-    return Extracted(capped, truncated)
+    return Extracted(capped, truncated, coverage=len(capped) / len(text) if truncated else 1.0)

@@ -11,6 +11,8 @@ from chatpro.cli.complete import complete_chat_ids, complete_models, complete_te
 from chatpro.errors import ChatproError, InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from chatpro.app import App
     from chatpro.conversation import Answer, Conversation, Notice, Turn
     from chatpro.files import Attachment
@@ -236,6 +238,17 @@ def _offered_model(
         "context_window = …)"
     )
     return info
+
+
+def write_result(app: App, text: str, output: Path | None) -> None:
+    """A command's result: on stdout, or written atomically to OUTPUT with a notice."""
+    if output is None:
+        app.out.write(text)
+        return
+    from chatpro.fsutil import atomic_write_bytes
+
+    atomic_write_bytes(output, text.encode("utf-8"))
+    app.out.notice(f"wrote {output}")
 
 
 def show_notices(app: App, notices: Sequence[Notice]) -> None:

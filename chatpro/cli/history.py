@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from chatpro.chatlog.records import record_title
-from chatpro.cli.common import get_app
+from chatpro.cli.common import get_app, write_result
 from chatpro.cli.complete import complete_chat_ids
 from chatpro.cli.views import chat_table, when
 from chatpro.errors import Cancelled, InputError
@@ -288,13 +288,7 @@ def export(
             )
         else:
             text = _render_markdown(chats)
-    if output is None:
-        app.out.write(text)
-        return
-    from chatpro.fsutil import atomic_write_bytes
-
-    atomic_write_bytes(output, text.encode("utf-8"))
-    app.out.notice(f"exported to {output}")
+    write_result(app, text, output)
 
 
 def _confirm(app: App, question: str, yes: bool, what: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from chatpro.cli.common import get_app
+from chatpro.cli.common import get_app, write_result
 from chatpro.errors import InputError
 
 
@@ -85,10 +85,4 @@ def report(
     if client is not None and not groups:
         app.out.notice(f"no work for client {client!r} in that period")
     text = render(result, fmt)
-    if output is None:
-        app.out.write(text)
-        return
-    from chatpro.fsutil import atomic_write_bytes
-
-    atomic_write_bytes(output, text.encode("utf-8"))
-    app.out.notice(f"wrote {output}")
+    write_result(app, text, output)

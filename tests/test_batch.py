@@ -229,32 +229,31 @@ def test_a_schema_violation_is_a_per_input_error(run, server, home):
     assert used(run) == 2
 
 
+def start_batch(run_process, home, rows, out, *, jobs: int, stderr: int) -> subprocess.Popen[bytes]:
+    """`chatpro batch --inputs ROWS "Hi {name}" --jobs JOBS -o OUT` as a real process."""
+    args = ["batch", "--inputs", str(rows), "Hi {name}", "--jobs", str(jobs), "-o", str(out)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "chatpro", *args],
+        env=run_process.environment(),
+        cwd=home.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
+def wait_for_lines(out, count: int) -> None:
+    """Until OUT holds COUNT result lines (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < count):
+        time.sleep(0.05)
+
+
 def test_kill_9_leaves_whole_lines_and_a_rerun_finishes_the_rest(run_process, server, home):
     rows = write_rows(home.parent / "rows.jsonl", 12)
     out = home.parent / "out.jsonl"
     server.default = Behaviour(text="Hello!", delay=0.3)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chatpro",
-            "batch",
-            "--inputs",
-            str(rows),
-            "Hi {name}",
-            "--jobs",
-            "2",
-            "-o",
-            str(out),
-        ],
-        env=run_process.environment(),
-        cwd=home.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
-        time.sleep(0.05)
+    proc = start_batch(run_process, home, rows, out, jobs=2, stderr=subprocess.DEVNULL)
+    wait_for_lines(out, 3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     with out.open("a") as f:
@@ -276,28 +275,8 @@ def test_ctrl_c_leaves_out_whole_and_the_ledger_exact(run_process, server, home)
     server.default = Behaviour(
         text="Hello there, a longer answer in chunks", chunk_size=4, chunk_delay=0.05
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chatpro",
-            "batch",
-            "--inputs",
-            str(rows),
-            "Hi {name}",
-            "--jobs",
-            "3",
-            "-o",
-            str(out),
-        ],
-        env=run_process.environment(),
-        cwd=home.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 2):
-        time.sleep(0.05)
+    proc = start_batch(run_process, home, rows, out, jobs=3, stderr=subprocess.PIPE)
+    wait_for_lines(out, 2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

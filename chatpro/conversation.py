@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from chatpro.client import ChatClient, Reply
     from chatpro.clock import Clock
     from chatpro.config import Settings
-    from chatpro.files import Attachment
     from chatpro.models import Catalog, ModelInfo
     from chatpro.templates import Template
     from chatpro.usage import Ledger
@@ -129,7 +128,8 @@ class Conversation:
         self.files: list[_ChatFile] = []
         self._system_logged = False  # this chat's system text is in its context already
         self._first_turn = True  # the template renders the first message of each chat
-        self.unknown_chat_model: str | None = None  # the continued chat's model, not in the catalog
+        self.unknown_chat_model: str | None = None  # the continued chat's model, not in the
+        # catalog: until the front end resolves it, the chat goes on with the default model
 
     # --- which chat ---------------------------------------------------------------------------
 
@@ -176,14 +176,8 @@ class Conversation:
         if self.model is None and chat_model is not None:
             try:
                 self.model = self.catalog.lookup(chat_model).name
-            except KeyError:
+            except KeyError:  # the front end may find it on the server, or say so
                 self.unknown_chat_model = chat_model
-                notices.append(
-                    Notice(
-                        f"this chat's model {chat_model} is no longer configured; "
-                        f"using {self.catalog.default.name}"
-                    )
-                )
         if self.client is None:
             self.client = chat_client
         self._first_turn = False
@@ -212,11 +206,6 @@ class Conversation:
             earlier=True,
         )
         self.files.append(_ChatFile(row, text))
-
-    def files_sent(self, attachments: Sequence[Attachment]) -> bool:
-        """Whether ATTACHMENTS went out with a message and now belong to the chat."""
-        kept = {f.row.sha256 for f in self.files}
-        return all(att.sha256 in kept for att in attachments)
 
     @property
     def model_info(self) -> ModelInfo:

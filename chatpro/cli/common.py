@@ -171,14 +171,17 @@ def open_conversation(
         client=check_client_name(client) if client is not None else None,
         switch=switch,
     )
-    notices = conversation.open(chat_id, latest=continue_latest)
+    show_notices(app, conversation.open(chat_id, latest=continue_latest))
     kept = conversation.unknown_chat_model
     if kept is not None and model is None:  # the chat's model may be one the server offers
         info = _offered_model(app, kept, quiet_failure=True)
         if info is not None:
             conversation.set_model(info)
-            notices = [n for n in notices if f"this chat's model {kept} " not in n.text]
-    show_notices(app, notices)
+        else:
+            app.out.notice(
+                f"this chat's model {kept} is no longer configured; "
+                f"using {conversation.model_info.name}"
+            )
     if conversation.client is None:
         conversation.client = resolve_client(None, app.environ, Path.cwd())
     return conversation

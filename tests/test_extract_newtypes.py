@@ -273,15 +273,19 @@ ODF_NS = (
 )
 
 
-def odf_bytes(mime: str, body: str, styles: str = "") -> bytes:
+def odf_bytes(mime: str, body: str, styles: str = "", master_pages: str = "") -> bytes:
     content = (
         f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODF_NS}>'
         f"<office:automatic-styles>{styles}</office:automatic-styles>"
         f"<office:body>{body}</office:body></office:document-content>"
     )
-    return zip_bytes(
-        {"content.xml": content, "META-INF/manifest.xml": "<m/>"}, first=("mimetype", mime)
-    )
+    parts = {"content.xml": content, "META-INF/manifest.xml": "<m/>"}
+    if master_pages:
+        parts["styles.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8"?><office:document-styles {ODF_NS}>'
+            f"<office:master-styles>{master_pages}</office:master-styles></office:document-styles>"
+        )
+    return zip_bytes(parts, first=("mimetype", mime))
 
 
 ODT = "application/vnd.oasis.opendocument.text"
@@ -608,6 +612,29 @@ def test_xlsx_cell_control_characters_are_dropped() -> None:
         load_bytes(xlsx_bytes({"S": rows}, []), "c.xlsx").text
         == "## Sheet: S\n| tab bellxy |\n|---|"
     )
+
+
+def test_odt_headers_and_footers_come_from_the_master_pages_once_each() -> None:
+    header = "<style:header><text:p>Acme Ltd — Confidential</text:p></style:header>"
+    footer = (
+        "<style:footer><text:p>Page <text:page-number>1</text:page-number></text:p></style:footer>"
+    )
+    masters = (
+        f'<style:master-page style:name="Standard">{header}{footer}'
+        "<style:header-first><text:p>Proposal cover</text:p></style:header-first>"
+        f'</style:master-page><style:master-page style:name="Landscape">{header}</style:master-page>'
+    )
+    body = "<office:text><text:p>The body.</text:p></office:text>"
+    text = load_bytes(odf_bytes(ODT, body, master_pages=masters), "brief.odt").text
+    assert text.split("\n") == [
+        "Acme Ltd — Confidential",
+        "",
+        "Proposal cover",
+        "",
+        "The body.",
+        "",
+        "Page 1",
+    ]
 
 
 def test_odt_control_characters_are_dropped() -> None:

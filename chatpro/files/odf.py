@@ -8,6 +8,8 @@ rendered as soon as it ends and then dropped, so memory follows one block, not t
 Headings keep their outline level, lists their bullets or numbers (from the list styles in the
 same file), tables become pipe tables, text boxes (draw:frame) follow the paragraph that anchors
 them on their own lines, footnotes are collected at the end, comments are marked as such.
+Headers and footers live in styles.xml's master pages: like a Word document's, each distinct one
+is read once, headers before the body and footers after it.
 """
 
 from __future__ import annotations
@@ -72,6 +74,22 @@ class _Doc:
     def __init__(self) -> None:
         self.list_kinds: dict[str, dict[int, str]] = {}  # list style -> level -> "bullet"/"number"
         self.notes: list[str] = []
+
+    def page_parts(self, root: ET.Element, kind: str) -> list[str]:
+        """The lines of each distinct header or footer (KIND) of ROOT's master pages."""
+        lines: list[str] = []
+        seen: set[str] = set()
+        tags = {STYLE + kind, STYLE + kind + "-left", STYLE + kind + "-first"}
+        for master in root.iter(STYLE + "master-page"):
+            for part in master:
+                if part.tag not in tags:
+                    continue
+                block = [line for line in self.block_lines(part) if line.strip()]
+                text = "\n".join(block)
+                if text and text not in seen:
+                    seen.add(text)
+                    lines.extend(["", *block, ""])
+        return lines
 
     def read_list_styles(self, root: ET.Element) -> None:
         for style in root.iter(TEXT + "list-style"):
@@ -253,12 +271,21 @@ def extract_odf(
     package = open_odf(data, name, extension)
     label = MIMETYPES[extension][1]
     doc = _Doc()
+    headers: list[str] = []
+    footers: list[str] = []
     if package.has("styles.xml"):
         try:
-            doc.read_list_styles(ET.fromstring(package.read_xml("styles.xml")))
+            styles = ET.fromstring(package.read_xml("styles.xml"))
         except ET.ParseError:
-            pass  # list styles only pick bullets or numbers; content.xml is what matters
+            pass  # list styles and page headers are extras; content.xml is what matters
+        else:
+            doc.read_list_styles(styles)
+            if extension == ".odt":
+                headers = doc.page_parts(styles, "header")
+                footers = doc.page_parts(styles, "footer")
     builder = TextBuilder()
+    for line in headers:
+        builder.line(line)
     slides = 0
     for elem, stack in _stream(package, "content.xml", label):
         if not stack:
@@ -281,6 +308,10 @@ def extract_odf(
         builder.line("")
         for number, note in enumerate(doc.notes, start=1):
             builder.line(f"[^{number}]: {note}")
+    for line in footers:
+        if builder.full:
+            break
+        builder.line(line)
     if progress is not None:
         progress(1, 1)
     return Extracted(

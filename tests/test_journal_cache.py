@@ -6,6 +6,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from chatpro.usage import journal
 
 TODAY = date(2026, 3, 10)
@@ -48,3 +50,62 @@ def test_a_changed_journal_is_parsed_again(tmp_path: Path) -> None:
     assert journal.parse(path, _journal(1, 4), TODAY).charged("gpt-4o") == 5
     # same bytes, another day: the cycle is decided afresh
     assert journal.parse(path, _journal(1, 4), date(2026, 4, 2)).charged("gpt-4o") == 0
+
+
+def _fresh(path: Path, data: bytes, today: date = TODAY) -> journal.State:
+    journal._last = None  # the uncached parse to compare with
+    return journal.parse(path, data, today)
+
+
+def test_a_grown_journal_folds_in_only_its_new_lines_and_agrees_with_a_full_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.jsonl"
+    warned = (
+        b'{"v": 1, "type": "warned", "model": "gpt-4o", "threshold": 80, "cycle": "2026-03-01"}\n'
+    )
+    old_cycle = _journal(9).replace(b'"cycle": "2026-03-01"', b'"cycle": "2026-02-01"')
+    base = _journal(1, 2) + old_cycle.split(b"\n", 1)[1]  # a charge of an earlier cycle
+    grown = base + _journal(3, 4).split(b"\n", 1)[1] + warned
+    expected = _fresh(path, grown)
+    _fresh(path, base)
+    decoded: list[int] = []
+    decode = journal._decode
+
+    def counting(path: Path, lines: list[bytes], first: int = 1) -> list[tuple[int, object]]:
+        decoded.append(len(lines))
+        return decode(path, lines, first)
+
+    monkeypatch.setattr(journal, "_decode", counting)
+    state = journal.parse(path, grown, TODAY)  # from the cached state of BASE
+    assert decoded == [3]  # two charges and a warning, not the whole journal again
+    assert state == expected
+    assert state.charged("gpt-4o") == 10
+    assert state.spend == expected.spend == journal.Decimal("0.04")
+    assert state.warned == {("gpt-4o", 80)}
+    assert state.size == len(grown)
+
+
+def test_a_bad_line_in_the_new_part_names_its_line_in_the_whole_file(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    base = _journal(1, 2)
+    _fresh(path, base)
+    for bad, reason in (
+        (b"{not json\n", "not valid JSON"),
+        (b'{"v": 1, "type": "start", "anchor": "2026-03-01"}\n', "a second start record"),
+    ):
+        with pytest.raises(journal.StorageError, match=f"corrupt at line 5: {reason}"):
+            journal.parse(path, base + _journal(3).split(b"\n", 1)[1] + bad, TODAY)
+
+
+def test_a_cached_journal_with_a_torn_end_is_parsed_whole_again(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    base = _journal(1, 2)
+    torn = base + b'{"v": 1, "type": "cha'
+    _fresh(path, torn)
+    # the next writer cut the torn tail off and appended a whole charge
+    grown = base + _journal(5).split(b"\n", 1)[1]
+    state = journal.parse(path, grown, TODAY)
+    assert state.charged("gpt-4o") == 8
+    assert not state.torn
+    assert state == _fresh(path, grown)

@@ -110,8 +110,9 @@ def money(value: object) -> Decimal:
 
 
 # The last journal parsed, and what it folded into: a batch reads the same journal for the
-# plan, the reservation and the charge of each input, and only the charge changes it. The key is
-# the whole content (comparing bytes costs far less than parsing them), so a hit is exact.
+# plan, the reservation and the charge of each input, and each charge only appends to it. The key
+# is the whole content (comparing bytes costs far less than parsing them), so a hit is exact; a
+# journal that only grew past a cached one ending in a whole line folds just the new lines in.
 _last: tuple[Path, bytes, date, State] | None = None
 
 
@@ -121,8 +122,14 @@ def parse(path: Path, data: bytes, today: date) -> State:
     Each call returns a state of its own (callers fill in `reserved`)."""
     global _last
     last = _last  # one read: worker threads share the cache
-    if last is not None and last[0] == path and last[2] == today and last[1] == data:
-        return _copy(last[3])
+    if last is not None and last[0] == path and last[2] == today:
+        seen = last[1]
+        if seen == data:
+            return _copy(last[3])
+        if seen.endswith(b"\n") and len(data) > len(seen) and data.startswith(seen):
+            state = _parse(path, data, today, prior=_copy(last[3]), offset=len(seen))
+            _last = (path, data, today, _copy(state))
+            return state
     state = _parse(path, data, today)
     _last = (path, data, today, _copy(state))
     return state
@@ -138,10 +145,17 @@ def _copy(state: State) -> State:
     )
 
 
-def _parse(path: Path, data: bytes, today: date) -> State:
-    state = State(anchor=None, cycle_start=today, renewal_date=renewal_after(today, 1))
-    end = data.rfind(b"\n") + 1
-    body, tail = data[:end], data[end:]
+def _parse(
+    path: Path, data: bytes, today: date, *, prior: State | None = None, offset: int = 0
+) -> State:
+    """The state of DATA; with PRIOR, the state of DATA[:OFFSET] (whole lines), only the lines
+    after OFFSET are read."""
+    if prior is None:
+        state = State(anchor=None, cycle_start=today, renewal_date=renewal_after(today, 1))
+    else:
+        state = prior
+    end = max(offset, data.rfind(b"\n") + 1)
+    body, tail = data[offset:end], data[end:]
     lines = body.split(b"\n")[:-1]
     if tail:
         # No newline: either a complete record that only lost its newline, or a torn write.
@@ -156,8 +170,9 @@ def _parse(path: Path, data: bytes, today: date) -> State:
             end = len(data)
     state.size = end
     cycles: dict[str, str] = {}  # validated cycle strings; only the current one counts
-    current = ""
-    for number, record in _decode(path, lines):
+    current = state.cycle_start.isoformat() if state.anchor is not None else ""
+    first = data.count(b"\n", 0, offset) + 1 if offset else 1
+    for number, record in _decode(path, lines, first):
         try:
             if not isinstance(record, dict):
                 raise _Corrupt("not a JSON object")
@@ -212,8 +227,8 @@ def _parse(path: Path, data: bytes, today: date) -> State:
     return state
 
 
-def _decode(path: Path, lines: list[bytes]) -> list[tuple[int, object]]:
-    """The JSON value of each non-blank line, with its line number.
+def _decode(path: Path, lines: list[bytes], first: int = 1) -> list[tuple[int, object]]:
+    """The JSON value of each non-blank line, with its line number (the first is FIRST).
 
     One json.loads over the whole journal as an array is several times faster than one call a
     line (100k records in about 0.1 s); any doubt (a blank or invalid line, a line holding two
@@ -226,9 +241,9 @@ def _decode(path: Path, lines: list[bytes]) -> list[tuple[int, object]]:
             pass
         else:
             if len(values) == len(lines):
-                return list(enumerate(values, 1))
+                return list(enumerate(values, first))
     decoded: list[tuple[int, object]] = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, first):
         if not line.strip():
             continue
         try:

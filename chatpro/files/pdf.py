@@ -45,10 +45,6 @@ _LIMITS = (
 )
 
 
-_RTL: Any = None
-"""pypdf's pattern of right-to-left characters, set when pypdf is first imported."""
-
-
 def _tighter_limits() -> contextlib.AbstractContextManager[object]:
     """pypdf's decoding limits lowered for this extraction (pypdf 7+; older ones keep theirs)."""
     import pypdf
@@ -104,7 +100,9 @@ def _pypdf_page_text(page: Any) -> str:
 def _page_text(page: Any, fonts: Fonts) -> tuple[str, bool]:
     """The visible text of PAGE, cleaned, and whether its fonts let it be trusted."""
     text = page_text(page, page_box(page), fonts)
-    if _RTL.search(text) is not None:
+    from pypdf._text_extraction import RTL_CHARACTER_PATTERN
+
+    if RTL_CHARACTER_PATTERN.search(text) is not None:
         # Right-to-left scripts need pypdf's reordering of runs into reading order, which
         # pdf_layout does not do: such pages (rare in our users' files) take the slow path.
         text = _pypdf_page_text(page)
@@ -120,10 +118,6 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
         raise FileRefused(f"{name}: not a PDF file (it looks like {describe_bytes(data)})")
     from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
-    from pypdf._text_extraction import RTL_CHARACTER_PATTERN
-
-    global _RTL
-    _RTL = RTL_CHARACTER_PATTERN
     fonts = Fonts()
     skipped: list[int] = []
     unreliable: list[int] = []

@@ -26,15 +26,14 @@ _WS = rb"\x00\t\n\x0c\r "
 # string, 5 "<<", 6 ">>", 7 "[", 8 "]", 9 anything else (a "(" that opens a nested or
 # unterminated string, a stray ")" or "{").
 _TOKEN = re.compile(
-    rb"(?:[" + _WS + rb"]|%[^\r\n]*)*"
+    rb"[" + _WS + rb"]*(?:%[^\r\n]*[" + _WS + rb"]*)*"
     rb"(?:([^" + _WS + _DELIMS + rb"]+)"
     rb"|/([^" + _WS + _DELIMS + rb"]*)"
-    rb"|\(((?:[^()\\]|\\.)*)\)"
+    rb"|\(([^()\\]*(?:\\.[^()\\]*)*)\)"
     rb"|<([0-9A-Fa-f" + _WS + rb"]*)>"
     rb"|(<<)|(>>)|(\[)|(\])|([\s\S]))",
     re.S,
 )
-_NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)\Z")
 _ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|(\r\n|\r|\n)|([\s\S]))")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 _NAME_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
@@ -111,7 +110,8 @@ def _skip_inline_image(data: bytes, pos: int, params: dict[str, Any]) -> int:
 
 def _dict_of(items: list[Any]) -> dict[str, Any]:
     return {
-        key: value for key, value in zip(items[::2], items[1::2], strict=False)
+        key: value
+        for key, value in zip(items[::2], items[1::2], strict=False)
         if isinstance(key, str)
     }
 

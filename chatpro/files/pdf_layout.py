@@ -91,7 +91,11 @@ class FontCodec:
             codes = raw.decode(self.codec, "surrogatepass")
         except UnicodeDecodeError:
             codes = raw.decode(self.codec, "replace")
-        return codes.translate(self.to_text), sum(map(self.char_widths.__getitem__, codes)), len(codes)
+        return (
+            codes.translate(self.to_text),
+            sum(map(self.char_widths.__getitem__, codes)),
+            len(codes),
+        )
 
 
 def _num(value: Any, default: float) -> float:
@@ -134,7 +138,9 @@ def codec_from_pypdf(font_dict: Any) -> FontCodec:
     char_widths.default = default
     char_widths[space_char] = space_width
     to_text = {
-        ord(k): v for k, v in cmap.items() if isinstance(k, str) and len(k) == 1 and isinstance(v, str)
+        ord(k): v
+        for k, v in cmap.items()
+        if isinstance(k, str) and len(k) == 1 and isinstance(v, str)
     }
     return FontCodec(space_width, codec=str(encoding), to_text=to_text, char_widths=char_widths)
 
@@ -149,10 +155,9 @@ UNKNOWN_FONT = FontCodec(250.0, table=dict.fromkeys(range(256), "\ufffd"), width
 """A font name the resources do not define: its codes mean nothing we can read."""
 
 
-def _initial_font() -> FontCodec:
-    """pypdf's font before any Tf: WinAnsi codes, every glyph 500 wide."""
-    table = {code: bytes((code,)).decode("cp1252", "ignore") or chr(code) for code in range(256)}
-    return FontCodec(250.0, table=table, widths=_fixed_widths())
+_WIN_ANSI = {code: bytes((code,)).decode("cp1252", "ignore") or chr(code) for code in range(256)}
+INITIAL_FONT = FontCodec(250.0, table=_WIN_ANSI, widths=_fixed_widths())
+"""pypdf's font before any Tf: WinAnsi codes, every glyph 500 wide."""
 
 
 class Fonts:
@@ -235,12 +240,24 @@ _OTHER = frozenset({b"TD", b"T*", b"'", b'"', b"Tm", b"q", b"Q", b"cm", b"Tz", b
 _OTHER |= {b"TL", b"Do"}
 
 
+_SAVED = (
+    *("cm", "font", "font_size", "space_half", "char_scale", "char_spacing", "word_spacing"),
+    "leading",
+)
+"""What q saves and Q restores (the graphics state parts that matter for text)."""
+
+
 class TextState:
     """The text and graphics state pypdf's extractor keeps, run over one content stream."""
 
     def __init__(
-        self, sink: PageSink, resources: Any, fonts: Fonts, cm: Matrix = IDENTITY,
-        depth: int = 0, forms_open: frozenset[int] = frozenset(),
+        self,
+        sink: PageSink,
+        resources: Any,
+        fonts: Fonts,
+        cm: Matrix = IDENTITY,
+        depth: int = 0,
+        forms_open: frozenset[int] = frozenset(),
     ) -> None:
         self.sink = sink
         self.resources = resources
@@ -253,8 +270,8 @@ class TextState:
         self.prev_m = cm  # the combined matrix at the last position check
         self.memo_tm = IDENTITY
         self.memo_cm = cm
-        self.stack: list[tuple[Matrix, FontCodec, float, float, float, float, float]] = []
-        self.font = _initial_font()
+        self.stack: list[tuple[Any, ...]] = []
+        self.font = INITIAL_FONT
         self.font_size = 12.0
         self.space_half = 500.0  # half a space, thousandths of an em (pypdf's start value)
         self.previous_font_space: float | None = None
@@ -398,7 +415,7 @@ class TextState:
         self.sink.put(self.text, self.memo_tm, self.memo_cm, self.font_size)
         self.text = ""
 
-    def _other(self, op: bytes, operands: list[Any]) -> None:  # noqa: C901 - one operator table
+    def _other(self, op: bytes, operands: list[Any]) -> None:
         first = operands[0] if operands else None
         if op == b"Tm":
             self.tm = _matrix(operands) or IDENTITY
@@ -421,15 +438,11 @@ class TextState:
                 self._next_line()
                 self._show(operands[2])
         elif op == b"q":
-            self.stack.append(
-                (self.cm, self.font, self.font_size, self.char_scale, self.char_spacing,
-                 self.word_spacing, self.leading)
-            )
+            self.stack.append(tuple(getattr(self, name) for name in _SAVED))
         elif op == b"Q":
             if self.stack:
-                (self.cm, self.font, self.font_size, self.char_scale, self.char_spacing,
-                 self.word_spacing, self.leading) = self.stack.pop()
-                self.space_half = self.font.space_width / 2
+                for name, value in zip(_SAVED, self.stack.pop(), strict=True):
+                    setattr(self, name, value)
             else:
                 self.cm = IDENTITY
         elif op == b"cm":
@@ -485,7 +498,11 @@ class TextState:
         except (PyPdfError, AttributeError, TypeError, KeyError, ValueError):
             return  # a damaged form loses its own text only
         inner = TextState(
-            sink, resources, self.fonts, _mult(matrix, self.cm), self.depth + 1,
+            sink,
+            resources,
+            self.fonts,
+            _mult(matrix, self.cm),
+            self.depth + 1,
             self.forms_open | {key},
         )
         inner.run(operations(data))

@@ -528,14 +528,12 @@ def _get(dictionary: Any, key: str) -> Any:
 
 def page_content(page: Any) -> bytes:
     """The decoded content stream(s) of PAGE (an array of streams is joined)."""
-    contents = page.get("/Contents")
-    if contents is None:
-        return b""
-    contents = contents.get_object()
-    if isinstance(contents, list):
-        return b"\n".join(part.get_object().get_data() for part in contents)
-    data: bytes = contents.get_data()
-    return data
+    contents = _get(page, "/Contents")
+    parts = contents if isinstance(contents, list) else [contents]
+    # a missing or wrong object is an empty page (pypdf's rule); a stream that cannot be
+    # decoded raises, and the page is skipped with a notice
+    streams = [part.get_object() if hasattr(part, "get_object") else part for part in parts]
+    return b"\n".join(s.get_data() for s in streams if hasattr(s, "get_data"))
 
 
 def page_text(page: Any, box: tuple[float, float, float, float], fonts: Fonts) -> str:

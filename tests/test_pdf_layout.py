@@ -142,6 +142,23 @@ def test_two_byte_font_with_a_tounicode_map() -> None:
     assert att.notices == ()
 
 
+# --- marked content -------------------------------------------------------------------------
+
+
+def test_actual_text_replaces_what_its_glyphs_decode_to() -> None:
+    body = (
+        b"BT /F1 12 Tf 72 700 Td (Hyphen) Tj /Span <</ActualText (ation)>> BDC (a-) Tj EMC"
+        b" ( works) Tj 0 -20 Td /Span <</ActualText <FEFF00660069>>> BDC (\001) Tj EMC (nd) Tj"
+        b" 0 -20 Td /Artifact BMC (Plain) Tj EMC /P /MC0 BDC (x) Tj EMC ET\n"
+    )
+    props = FONTS + b" /Properties << /MC0 << /ActualText (Named) >> >>"
+    assert text_of(pdf([body], resources=props)).splitlines() == [
+        "Hyphenation works",
+        "find",
+        "PlainNamed",
+    ]
+
+
 # --- damaged pages --------------------------------------------------------------------------
 
 

@@ -237,7 +237,7 @@ class PageSink:
 
 
 _OTHER = frozenset({b"TD", b"T*", b"'", b'"', b"Tm", b"q", b"Q", b"cm", b"Tz", b"Tc", b"Tw"})
-_OTHER |= {b"TL", b"Do"}
+_OTHER |= {b"TL", b"Do", b"BDC", b"BMC", b"EMC"}
 
 
 _SAVED = (
@@ -283,6 +283,11 @@ class TextState:
         self.str_height = 0.0
         self.line_span: tuple[int, float, float] | None = None
         self.text = ""
+        # marked content: for each open BMC/BDC, whether it carries an /ActualText
+        self.marked: list[bool] = []
+        self.actual: str | None = None
+        """Inside a span with /ActualText: its text, until the first string shows it (then "");
+        the span's glyphs still move the pen but their text is replaced."""
 
     # --- output -----------------------------------------------------------------------------
 
@@ -342,6 +347,8 @@ class TextState:
         if isinstance(raw, bytes):
             self.previous_font_space = None
             text, width, count = self.font.decode(raw)
+            if self.actual is not None:
+                text, self.actual = self.actual, ""
             self.text += text
             advance = width * self.font_size + 1000 * self.char_spacing * count
             if self.word_spacing and self.font.codec is None:
@@ -461,6 +468,28 @@ class TextState:
             self.leading = _num(first, 0.0)
         elif op == b"Do":
             self._paint(first)
+        elif op == b"BDC" or op == b"BMC":
+            self._begin_marked(operands[1] if op == b"BDC" and len(operands) > 1 else None)
+        elif op == b"EMC" and self.marked and self.marked.pop():
+            if self.actual:  # a span that showed no string: its text still counts
+                self.text += self.actual
+            self.actual = None
+
+    def _begin_marked(self, properties: Any) -> None:
+        """BDC with /ActualText (the text a span of glyphs stands for: a ligature, a hyphenated
+        word, a symbol drawn as a picture) replaces what the glyphs would decode to."""
+        if isinstance(properties, str):  # a name: the properties are in the resources
+            properties = _get(_sub(self.resources, "/Properties") or {}, properties)
+        actual = _get(properties, "/ActualText") if hasattr(properties, "get") else None
+        if isinstance(actual, (bytes, str)) and self.actual is None:
+            if isinstance(actual, bytes):  # from the content stream: a PDF text string
+                from pypdf.generic import create_string_object
+
+                actual = create_string_object(actual)
+            self.actual = str(actual)  # pypdf's objects arrive decoded
+            self.marked.append(True)
+        else:
+            self.marked.append(False)
 
     def _paint(self, name: Any) -> None:
         """Do: what came before ends its line; a form XObject's text follows in place."""
@@ -519,9 +548,10 @@ def _sub(resources: Any, key: str) -> Any:
 
 
 def _get(dictionary: Any, key: str) -> Any:
+    """DICTIONARY[KEY] resolved (pypdf objects or pdf_content's plain ones), else None."""
     try:
         value = dictionary.get(key)
-        return value.get_object() if value is not None else None
+        return value.get_object() if hasattr(value, "get_object") else value
     except (AttributeError, TypeError, ValueError, KeyError):
         return None
 

@@ -142,6 +142,21 @@ def test_two_byte_font_with_a_tounicode_map() -> None:
     assert att.notices == ()
 
 
+def test_right_to_left_text_comes_in_reading_order() -> None:
+    """Glyphs of a Hebrew word are drawn left to right, last letter first; pypdf's extractor
+    (which reads such pages) turns them back into reading order."""
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+        b"1 begincodespacerange <00> <FF> endcodespacerange\n"
+        b"3 beginbfchar <41> <05D0> <42> <05D1> <43> <05D2> endbfchar\n"
+        b"endcmap CMapName currentdict /CMap defineresource pop end end"
+    )
+    font = HELVETICA.replace(b" >>", b" /ToUnicode 3 0 R >>")
+    body = b"BT /F1 12 Tf 72 700 Td (CBA) Tj ET\n"
+    data = pdf([body], resources=b"/Font << /F1 " + font + b" >>", extra=(stream(cmap),))
+    assert text_of(data) == "\u05d0\u05d1\u05d2"
+
+
 # --- marked content -------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from chatpro.errors import FileRefused
 from chatpro.files.common import Extracted, Progress, TextBuilder
+from chatpro.files.pdf_layout import Fonts, page_text
 from chatpro.files.pdf_text import (
     UNRELIABLE_SHARE,
     PageBoxFilter,
@@ -89,11 +90,22 @@ def _open(data: bytes, name: str) -> Any:
     return reader
 
 
-def _page_text(page: Any) -> tuple[str, bool]:
-    """The visible text of PAGE, cleaned, and whether its fonts let it be trusted."""
+def _pypdf_page_text(page: Any) -> str:
+    """PAGE's visible text by pypdf's own extractor (slow; see _page_text for when)."""
     box = PageBoxFilter(page_box(page))
     plain = page.extract_text(visitor_text=box, visitor_operand_before=even_letter_spacing) or ""
-    text = box.text() if box.dropped else plain
+    return box.text() if box.dropped else plain
+
+
+def _page_text(page: Any, fonts: Fonts) -> tuple[str, bool]:
+    """The visible text of PAGE, cleaned, and whether its fonts let it be trusted."""
+    text = page_text(page, page_box(page), fonts)
+    from pypdf._text_extraction import RTL_CHARACTER_PATTERN
+
+    if RTL_CHARACTER_PATTERN.search(text) is not None:
+        # Right-to-left scripts need pypdf's reordering of runs into reading order, which
+        # pdf_layout does not do: such pages (rare in our users' files) take the slow path.
+        text = _pypdf_page_text(page)
     text = clean_chars(text)
     trusted = not untrusted_fonts(page) and unmapped_share(text) <= UNRELIABLE_SHARE
     return rejoin_letter_spaced(text), trusted
@@ -106,6 +118,7 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
         raise FileRefused(f"{name}: not a PDF file (it looks like {describe_bytes(data)})")
     from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
+    fonts = Fonts()
     skipped: list[int] = []
     unreliable: list[int] = []
     with _quiet():
@@ -116,7 +129,7 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
             read = count
             for index in range(count):
                 try:
-                    page_text, trusted = _page_text(reader.pages[index])
+                    text, trusted = _page_text(reader.pages[index], fonts)
                 except (FileNotDecryptedError, DependencyError):
                     raise
                 except RecursionError:
@@ -129,7 +142,7 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
                     unreliable.append(index + 1)
                 if count > 1:
                     builder.line(f"--- Page {index + 1} ---")
-                for line in page_text.splitlines():
+                for line in text.splitlines():
                     builder.line(line)
                 builder.line("")
                 read = index + 1

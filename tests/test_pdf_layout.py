@@ -249,3 +249,14 @@ def test_pdf_past_the_text_cap_says_the_share_of_pages_sent(
     assert "long.pdf: only the first part of its text is sent (about 80% of the document)" in (
         result.stderr
     )
+
+
+def test_a_line_drawn_in_two_saved_states_keeps_its_word_gap() -> None:
+    # LibreOffice wraps every piece of a line in q ... Q; the gap after "reports an" (45.02 pt
+    # wide in 10 pt Helvetica) is 3 pt, a word space, and must not be measured in the font
+    # that Q restores before the next Tf
+    page = (
+        b"q BT 72 700 Td /F1 10 Tf (reports an) Tj ET Q\n"
+        b"q BT 120.02 700 Td /F1 10 Tf (error.) Tj ET Q\n"
+    )
+    assert text_of(pdf([page])) == "reports an error."

@@ -240,11 +240,12 @@ _OTHER = frozenset({b"TD", b"T*", b"'", b'"', b"Tm", b"q", b"Q", b"cm", b"Tz", b
 _OTHER |= {b"TL", b"Do", b"BDC", b"BMC", b"EMC"}
 
 
-_SAVED = (
-    *("cm", "font", "font_size", "space_half", "char_scale", "char_spacing", "word_spacing"),
-    "leading",
-)
-"""What q saves and Q restores (the graphics state parts that matter for text)."""
+_SAVED = ("cm", "font", "font_size", "char_scale", "char_spacing", "word_spacing", "leading")
+"""What q saves and Q restores (the graphics state parts that matter for text). The half space
+that word gaps are measured with is left as the last Tf set it, as pypdf does: a piece of text
+drawn inside q ... Q and the next one after it are compared with the font that drew it, not
+with the font before the q (LibreOffice wraps each line in q ... Q, and "an error" read as
+"anerror" when the gap was measured in the restored default font)."""
 
 
 class TextState:

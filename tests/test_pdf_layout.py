@@ -260,3 +260,14 @@ def test_a_line_drawn_in_two_saved_states_keeps_its_word_gap() -> None:
         b"q BT 120.02 700 Td /F1 10 Tf (error.) Tj ET Q\n"
     )
     assert text_of(pdf([page])) == "reports an error."
+
+
+def test_libreoffice_pdf_with_accents_and_japanese_reads_as_written() -> None:
+    # brief-libreoffice.odt exported to PDF by LibreOffice 7 (subset TrueType fonts with
+    # /ToUnicode maps, every line in its own q ... Q); pypdf's extractor read the Japanese as
+    # one repeated glyph
+    fixtures = Path(__file__).parent / "fixtures" / "files" / "newtypes"
+    lines = load_bytes((fixtures / "brief-libreoffice.pdf").read_bytes(), "b.pdf").text.splitlines()
+    assert "Contact: Zoë Ünal — 日本語テキスト ✓" in lines
+    assert "Client: Acme GmbH. Deadline 15 March 2026." in lines
+    assert "Design €1,200" in lines

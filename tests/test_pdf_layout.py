@@ -271,3 +271,4 @@ def test_libreoffice_pdf_with_accents_and_japanese_reads_as_written() -> None:
     assert "Contact: Zoë Ünal — 日本語テキスト ✓" in lines
     assert "Client: Acme GmbH. Deadline 15 March 2026." in lines
     assert "Design €1,200" in lines
+    assert "• Hero section" in lines  # Symbol's private-use bullet shown as the bullet it is

@@ -27,10 +27,25 @@ UNRELIABLE_SHARE = 0.05
 glyphs without a Unicode meaning: what comes out is not what a reader sees."""
 
 
+_SYMBOL_BULLETS = str.maketrans(
+    {
+        "\uf0b7": "\u2022",  # Symbol's bullet: •
+        "\uf0a7": "\u25aa",  # Wingdings' small square: ▪
+        "\uf0d8": "\u27a2",  # Wingdings' arrowhead: ➢
+        "\uf076": "\u2756",  # Wingdings' diamond: ❖
+        "\uf0fc": "\u2713",  # Wingdings' check mark: ✓
+    }
+)
+"""List bullets that Word and LibreOffice draw from the Symbol and Wingdings fonts, whose
+/ToUnicode maps give private-use code points (U+F000 + the glyph's byte): the character a reader
+sees instead."""
+
+
 def clean_chars(text: str) -> str:
-    """TEXT without surrogates (replaced), NULs and control characters other than \\n and \\t."""
+    """TEXT without surrogates (replaced), NULs and control characters other than \\n and \\t,
+    and with the usual Symbol/Wingdings list bullets as the characters they show."""
     text = _SURROGATES.sub(_REPLACEMENT, text)
-    return _CONTROLS.sub("", text)
+    return _CONTROLS.sub("", text).translate(_SYMBOL_BULLETS)
 
 
 def rejoin_letter_spaced(text: str) -> str:

@@ -99,13 +99,11 @@ class App:
 
     @functools.cached_property
     def catalog(self) -> Catalog:
-        from dataclasses import replace
-
         from chatpro.models import build_catalog
 
         override = self.environ.get("CHATPRO_MODEL", "").strip() or None
         catalog = build_catalog(self.settings, override)
-        return replace(catalog, builtins_served=self._builtins_served(catalog))
+        return catalog._replace(builtins_served=self._builtins_served(catalog))
 
     def _builtins_served(self, catalog: Catalog) -> bool:
         """Whether the built-in (OpenAI) models are likely offered: on OpenAI itself, or where

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from chatpro.errors import ConfigError, InputError
 from chatpro.settings_schema import (
@@ -205,8 +204,7 @@ def load_settings(path: Path) -> Settings:
 # --- references between settings ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """A setting that names something that does not exist (or an alias cycle)."""
 
     key: str
@@ -243,8 +241,7 @@ def reference_problems(settings: Settings) -> list[Problem]:
 # --- effective values --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Effective:
+class Effective(NamedTuple):
     """A setting's value as chatpro uses it, and where it came from: env, file or default."""
 
     key: Key

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from chatpro.errors import InputError
 
@@ -146,8 +146,7 @@ def check_currency(value: Any) -> str:
 TEXT, LIST, PERCENTS, VALUE = "text", "list", "percents", "value"
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One config.toml key: where it lives, how it is checked, what it defaults to."""
 
     key: str  # dotted, as in config.toml: "api.timeout"
@@ -249,8 +248,7 @@ SETTINGS: tuple[Setting, ...] = _declared()
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
 
-@dataclass(frozen=True)
-class ModelField:
+class ModelField(NamedTuple):
     """A key of a `[models."NAME"]` table."""
 
     name: str
@@ -313,8 +311,7 @@ def quote_part(part: str) -> str:
     return f'"{part}"' if not re.fullmatch(r"[A-Za-z0-9_-]+", part) else part
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """A parsed dotted key: `api.timeout`, `aliases.quick`, `models."gpt-3.5-turbo".fallback`."""
 
     parts: tuple[str, ...]

@@ -11,9 +11,9 @@ its reservations having expired.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from chatpro.fsutil import atomic_write_bytes
 from chatpro.usage.journal import valid_figure
@@ -21,8 +21,7 @@ from chatpro.usage.journal import valid_figure
 VERSION = 1
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     id: str
     model: str
     units: int

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, localcontext
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from chatpro.chatlog.blocks import forward, open_log
 from chatpro.usage import journal
@@ -51,20 +50,52 @@ _START = re.compile(
 Charge = tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
 
 
-@dataclass
 class Row:
-    """One line of a breakdown: KEY's requests, units, tokens and exact cost this cycle."""
+    """One line of a breakdown: KEY's requests, units, tokens and exact cost this cycle.
+    (A plain class, as `usage` imports this module at every run: a dataclass costs more to build.)"""
 
-    key: str
-    requests: int = 0
-    units: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: Decimal = field(default_factory=Decimal)
+    __slots__ = ("completion_tokens", "cost", "key", "prompt_tokens", "requests", "units")
+
+    def __init__(
+        self,
+        key: str,
+        requests: int = 0,
+        units: int = 0,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cost: Decimal | None = None,
+    ) -> None:
+        self.key = key
+        self.requests = requests
+        self.units = units
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        self.cost = Decimal() if cost is None else cost
+
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.key,
+            self.requests,
+            self.units,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cost,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Row) and other._values() == self._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass would be
+
+    def __repr__(self) -> str:
+        return (
+            f"Row(key={self.key!r}, requests={self.requests}, units={self.units}, "
+            f"prompt_tokens={self.prompt_tokens}, completion_tokens={self.completion_tokens}, "
+            f"cost={self.cost!r})"
+        )
 
 
-@dataclass(frozen=True)
-class Spend:
+class Spend(NamedTuple):
     cycle_start: date
     renewal_date: date
     started: bool

@@ -22,7 +22,6 @@ is left exactly as it was: an allowance silently reset to zero would be worse th
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -289,6 +288,8 @@ def _decode(path: Path, lines: list[bytes]) -> list[tuple[int, object]]:
 
 def _loads(data: bytes) -> Any:
     """json.loads where any shape of line (deep nesting, invalid UTF-8) is a ValueError."""
+    import json  # here, not at import: `model list` on a fresh home reads no journal
+
     try:
         return json.loads(data)
     except (RecursionError, MemoryError) as exc:
@@ -322,6 +323,8 @@ def append_records(
             os.truncate(path, state.size)
         except OSError as exc:
             raise StorageError(describe_os_error(exc, path)) from None
+    import json
+
     data = b"".join(
         json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for r in records
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -161,15 +160,18 @@ class Setting(NamedTuple):
 def setting(
     key: str, check: Checker, default: Any, doc: str, *, env: str | None = None, kind: str = VALUE
 ) -> Any:
-    """A Settings field declared by its config.toml key (the attr is filled in from the field)."""
-    return field(
-        default=default,
-        metadata={"setting": Setting(key, "", check, default, doc, env=env, kind=kind)},
-    )
+    """A Settings field declared by its config.toml key (the attr is filled in from the field;
+    the class attribute becomes the default once the table is read, below)."""
+    return Setting(key, "", check, default, doc, env=env, kind=kind)
 
 
-@dataclass(frozen=True)
 class Settings:
+    """Every setting, declared once below with `setting(...)`, and what loading learned.
+
+    Immutable, compared by value. A plain class rather than a frozen dataclass: every command
+    builds it at start-up, where generating a dataclass's methods costs more than loading.
+    """
+
     default_model: str = setting(
         "default_model",
         check_nonempty_str,
@@ -222,25 +224,57 @@ class Settings:
     currency: str = setting(
         "money.currency", check_currency, DEFAULT_CURRENCY, "three-letter currency code", kind=TEXT
     )
-    monthly_budget: Decimal | None = setting(  # noqa: RUF009 - a field() with metadata
+    monthly_budget: Decimal | None = setting(
         "money.monthly_budget", check_money, None, "amount a cycle, ≥ 0 (absent: no budget)"
     )
     # open tables and what loading learned; not settings themselves
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    aliases: Mapping[str, str]  # a new empty dict by default
+    models: Mapping[str, Mapping[str, Any]]  # a new empty dict by default
     warnings: tuple[str, ...] = ()
     path: Path | None = None  # the file these came from
     file_keys: frozenset[str] = frozenset()  # dotted keys the file sets
 
+    def __init__(self, **values: Any) -> None:
+        unknown = values.keys() - FIELDS
+        if unknown:
+            raise TypeError(f"Settings() got unexpected keyword arguments: {sorted(unknown)}")
+        for name in FIELDS:
+            if name in values:
+                value = values[name]
+            else:
+                value = {} if name in _NEW_DICT else getattr(Settings, name)
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Settings are immutable: cannot assign to {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Settings are immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and all(
+            getattr(self, n) == getattr(other, n) for n in FIELDS
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in FIELDS) + ")"
+
+
+FIELDS: tuple[str, ...] = tuple(Settings.__annotations__)  # every attribute, in declared order
+_NEW_DICT = ("aliases", "models")
+
 
 def _declared() -> tuple[Setting, ...]:
+    """The settings in declared order, each with its attribute; the class attribute that held
+    the declaration becomes the default."""
     found = []
-    for f in fields(Settings):
-        meta = f.metadata.get("setting")
-        if isinstance(meta, Setting):
-            found.append(
-                Setting(meta.key, f.name, meta.check, meta.default, meta.doc, meta.env, meta.kind)
-            )
+    for name in FIELDS:
+        declared = vars(Settings).get(name)
+        if isinstance(declared, Setting):
+            found.append(declared._replace(attr=name))
+            setattr(Settings, name, declared.default)
     return tuple(found)
 
 

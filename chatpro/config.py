@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -80,6 +79,8 @@ def _tomllib() -> Any:
 
 def _loads(text: str) -> dict[str, Any]:
     """TOML with exact numbers: 0.15 stays Decimal("0.15") (prices); checkers convert the rest."""
+    from decimal import Decimal  # not at import: without a config file nothing needs it
+
     doc: dict[str, Any] = _tomllib().loads(text, parse_float=Decimal)
     return doc
 
@@ -257,6 +258,8 @@ class Effective(NamedTuple):
 
 
 def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, Decimal):
@@ -390,6 +393,8 @@ def unset_in_file(path: Path, key: Key) -> bool:
 
 
 def _is_number(value: Any) -> bool:
+    from decimal import Decimal
+
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 

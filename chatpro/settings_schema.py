@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chatpro.errors import InputError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+    from pathlib import Path
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_WARN_AT = (50, 75, 80, 90, 95)
@@ -33,6 +35,8 @@ class Invalid(Exception):
 
 
 def type_name(value: Any) -> str:
+    from decimal import Decimal  # exact numbers are imported where they are checked
+
     return {
         bool: "a boolean",
         int: "an integer",
@@ -76,6 +80,8 @@ def int_range(low: int, high: int | None) -> Checker:
 
 def _finite_number(value: Any) -> Decimal:
     """VALUE as an exact Decimal; refuses booleans, strings, nan and infinities."""
+    from decimal import Decimal
+
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise Invalid(f"must be a number, not {type_name(value)}")
     number = value if isinstance(value, Decimal) else Decimal(str(value))

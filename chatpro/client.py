@@ -14,8 +14,7 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from chatpro.credentials import scrub
@@ -32,8 +31,7 @@ MAX_LISTED_MODELS = 10_000  # a server's model list is read up to this many entr
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclass(frozen=True)
-class ClientConfig:
+class ClientConfig(NamedTuple):
     api_key: str
     base_url: str
     timeout: float
@@ -43,8 +41,7 @@ class ClientConfig:
         return f"ClientConfig(base_url={self.base_url!r}, timeout={self.timeout}, max_retries={self.max_retries})"
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     text: str
     model: str
     prompt_tokens: int | None

@@ -11,11 +11,9 @@ import functools
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from chatpro.clock import Clock, clock_from_env
-from chatpro.paths import Paths, resolve_paths
 from chatpro.render import Output
 
 if TYPE_CHECKING:
@@ -24,19 +22,36 @@ if TYPE_CHECKING:
     from chatpro.config import Settings
     from chatpro.conversation import Conversation
     from chatpro.models import Catalog, ModelInfo
+    from chatpro.paths import Paths
     from chatpro.usage import Ledger
 
 
-@dataclass
 class App:
-    environ: Mapping[str, str]
-    paths: Paths
-    clock: Clock
-    out: Output
-    stdin: IO[str]
-    stdin_is_tty: bool = False
-    debug: bool = False
-    _cache: dict[str, Any] = field(default_factory=dict)
+    """The process's context. A plain class, not a dataclass, and its paths resolved on first
+    use: `chatpro --help` builds one and needs neither (nor pathlib)."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        clock: Clock,
+        out: Output,
+        stdin: IO[str],
+        stdin_is_tty: bool = False,
+        debug: bool = False,
+    ) -> None:
+        self.environ = environ
+        self.clock = clock
+        self.out = out
+        self.stdin = stdin
+        self.stdin_is_tty = stdin_is_tty
+        self.debug = debug
+        self._cache: dict[str, Any] = {}
+
+    @functools.cached_property
+    def paths(self) -> Paths:
+        from chatpro.paths import resolve_paths
+
+        return resolve_paths(self.environ)
 
     @classmethod
     def from_environment(
@@ -64,7 +79,6 @@ class App:
         )
         return cls(
             environ=env,
-            paths=resolve_paths(env),
             clock=clock or clock_from_env(env),
             out=out,
             stdin=stdin,
@@ -85,13 +99,11 @@ class App:
 
     @functools.cached_property
     def catalog(self) -> Catalog:
-        from dataclasses import replace
-
         from chatpro.models import build_catalog
 
         override = self.environ.get("CHATPRO_MODEL", "").strip() or None
         catalog = build_catalog(self.settings, override)
-        return replace(catalog, builtins_served=self._builtins_served(catalog))
+        return catalog._replace(builtins_served=self._builtins_served(catalog))
 
     def _builtins_served(self, catalog: Catalog) -> bool:
         """Whether the built-in (OpenAI) models are likely offered: on OpenAI itself, or where

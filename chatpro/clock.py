@@ -7,7 +7,6 @@ whole process, so subprocess tests and scripts can exercise cycles and retention
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -23,9 +22,22 @@ class SystemClock:
         return datetime.now().astimezone()
 
 
-@dataclass(frozen=True)
 class FixedClock:
-    at: datetime
+    """Always AT (a plain class: the clock is built at every start, before any dataclass)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __repr__(self) -> str:
+        return f"FixedClock(at={self.at!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FixedClock) and other.at == self.at
+
+    def __hash__(self) -> int:
+        return hash(self.at)
 
     def now(self) -> datetime:
         if self.at.tzinfo is None:

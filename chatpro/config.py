@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from chatpro.errors import ConfigError, InputError
 from chatpro.settings_schema import (
@@ -81,6 +79,8 @@ def _tomllib() -> Any:
 
 def _loads(text: str) -> dict[str, Any]:
     """TOML with exact numbers: 0.15 stays Decimal("0.15") (prices); checkers convert the rest."""
+    from decimal import Decimal  # not at import: without a config file nothing needs it
+
     doc: dict[str, Any] = _tomllib().loads(text, parse_float=Decimal)
     return doc
 
@@ -205,8 +205,7 @@ def load_settings(path: Path) -> Settings:
 # --- references between settings ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """A setting that names something that does not exist (or an alias cycle)."""
 
     key: str
@@ -243,8 +242,7 @@ def reference_problems(settings: Settings) -> list[Problem]:
 # --- effective values --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Effective:
+class Effective(NamedTuple):
     """A setting's value as chatpro uses it, and where it came from: env, file or default."""
 
     key: Key
@@ -260,6 +258,8 @@ class Effective:
 
 
 def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, Decimal):
@@ -393,6 +393,8 @@ def unset_in_file(path: Path, key: Key) -> bool:
 
 
 def _is_number(value: Any) -> bool:
+    from decimal import Decimal
+
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 

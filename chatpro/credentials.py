@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatpro.errors import ConfigError, InputError, StorageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ENV_VAR = "OPENAI_API_KEY"
 KEY_FILE_MODE = 0o600
@@ -20,10 +22,24 @@ KEY_FILE_MODE = 0o600
 Warn = Callable[[str], None]
 
 
-@dataclass(frozen=True)
 class ApiKey:
-    value: str
-    source: str  # "env" | "file"
+    """A key and where it came from: "env" or "file". (A plain class: render imports this module
+    for `scrub` at every start.)"""
+
+    __slots__ = ("source", "value")
+
+    def __init__(self, value: str, source: str) -> None:
+        self.value = value
+        self.source = source
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiKey) and (other.value, other.source) == (
+            self.value,
+            self.source,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.source))
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or traceback locals
         return f"ApiKey(value={mask(self.value)!r}, source={self.source!r})"

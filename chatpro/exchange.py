@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chatpro.errors import ChatproError
 from chatpro.money import money_number
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from chatpro.models import ModelInfo
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     """A line for stderr: a warning (never hidden) or a notice (hidden by --quiet)."""
 
     text: str

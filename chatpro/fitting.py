@@ -10,7 +10,7 @@ fit even alone is too long (exit 2), not an allowance problem.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chatpro.errors import InputError
 from chatpro.tokens import Tokenizer, estimate_tokens
@@ -22,8 +22,7 @@ ANSWER_RESERVE_MAX = 4096
 Message = dict[str, str]
 
 
-@dataclass(frozen=True)
-class FileText:
+class FileText(NamedTuple):
     """A file's text as it goes into the prompt, and how much of the whole document it is."""
 
     name: str
@@ -32,8 +31,7 @@ class FileText:
     """The share of the whole document that TEXT is (below 1 when extraction was capped)."""
 
 
-@dataclass(frozen=True)
-class Cut:
+class Cut(NamedTuple):
     """One file cut to fit: tokens kept of the text we had, and the share of the document sent."""
 
     name: str
@@ -50,8 +48,7 @@ class Cut:
         )
 
 
-@dataclass(frozen=True)
-class Fitted:
+class Fitted(NamedTuple):
     """The messages to send and what they amount to."""
 
     messages: list[Message]

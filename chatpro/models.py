@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from types import MappingProxyType
+from typing import NamedTuple
 
 from chatpro.config import Settings
 from chatpro.errors import InputError
@@ -14,8 +15,7 @@ PRICES_READ = "2026-11-01"
 DEFAULT_CONTEXT_WINDOW = 8192
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+class ModelInfo(NamedTuple):
     name: str
     description: str
     context_window: int
@@ -132,12 +132,11 @@ def alias_chains(settings: Settings) -> tuple[dict[str, str | None], list[list[s
     return targets, cycles
 
 
-@dataclass(frozen=True)
-class Catalog:
+class Catalog(NamedTuple):
     models: Mapping[str, ModelInfo]
     aliases: Mapping[str, str]  # alias → model name (chains already followed)
     default_name: str
-    broken_aliases: Mapping[str, str] = field(default_factory=dict)  # alias → what it cannot reach
+    broken_aliases: Mapping[str, str] = MappingProxyType({})  # alias → what it cannot reach
     currency: str = "USD"
     builtins_served: bool = True
     """False for another server (Ollama, vLLM…) with models of its own declared: suggestions
@@ -196,7 +195,7 @@ class Catalog:
         target = self.target_name(name)
         if target in self.models:
             return self.models[target]
-        return replace(_undeclared(target), assumed_window=True)
+        return _undeclared(target)._replace(assumed_window=True)
 
 
 def build_catalog(settings: Settings, default_override: str | None = None) -> Catalog:
@@ -209,14 +208,14 @@ def build_catalog(settings: Settings, default_override: str | None = None) -> Ca
             changes[key] = value if not (fname == "fallback" and value == "") else None
         if "input_per_mtok" in fields or "output_per_mtok" in fields:
             changes["prices_read"] = None  # configured prices: no published date applies
-        models[name] = replace(base, **changes)  # type: ignore[arg-type]
+        models[name] = base._replace(**changes)  # type: ignore[arg-type]
     targets, _ = alias_chains(settings)
     aliases = {a: t for a, t in targets.items() if t is not None and t in models}
     broken = {a: (t if t is not None else a) for a, t in targets.items() if t not in models}
     by_target: dict[str, list[str]] = {}
     for alias, target in aliases.items():
         by_target.setdefault(target, []).append(alias)
-    models = {n: replace(m, aliases=tuple(by_target.get(n, ()))) for n, m in models.items()}
+    models = {n: m._replace(aliases=tuple(by_target.get(n, ()))) for n, m in models.items()}
     return Catalog(
         models=models,
         aliases=aliases,

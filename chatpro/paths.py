@@ -7,7 +7,6 @@ otherwise platformdirs' user config and user data dirs for the app name ``chatpr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 APP_NAME = "chatpro"
@@ -15,10 +14,26 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-@dataclass(frozen=True)
 class Paths:
-    config_dir: Path
-    data_dir: Path
+    """The config dir and the data dir; every file's place follows from them."""
+
+    __slots__ = ("config_dir", "data_dir")
+
+    def __init__(self, config_dir: Path, data_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.data_dir = data_dir
+
+    def __repr__(self) -> str:
+        return f"Paths(config_dir={self.config_dir!r}, data_dir={self.data_dir!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Paths) and (other.config_dir, other.data_dir) == (
+            self.config_dir,
+            self.data_dir,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.config_dir, self.data_dir))
 
     @property
     def config_file(self) -> Path:

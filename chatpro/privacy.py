@@ -11,7 +11,7 @@ import bisect
 import re
 import string
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chatpro.errors import ConfigError, InputError
 
@@ -41,8 +41,7 @@ _LABELS: dict[str, tuple[str, str]] = {
 _PRIORITY = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One likely secret: its kind and where it sits in the scanned text (``text[start:end]``)."""
 
     kind: str
@@ -50,8 +49,7 @@ class Finding:
     end: int
 
 
-@dataclass(frozen=True)
-class GuardResult:
+class GuardResult(NamedTuple):
     """What to send (maybe redacted), what was found, and the stderr lines the CLI should show."""
 
     text: str

@@ -9,7 +9,6 @@ piped output is never filtered.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import IO, Any
@@ -71,6 +70,8 @@ class Output:
         self.stdout.flush()
 
     def json(self, data: Any) -> None:
+        import json  # only --json needs it
+
         self.line(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

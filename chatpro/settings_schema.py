@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
-from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chatpro.errors import InputError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+    from pathlib import Path
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_WARN_AT = (50, 75, 80, 90, 95)
@@ -34,6 +35,8 @@ class Invalid(Exception):
 
 
 def type_name(value: Any) -> str:
+    from decimal import Decimal  # exact numbers are imported where they are checked
+
     return {
         bool: "a boolean",
         int: "an integer",
@@ -77,6 +80,8 @@ def int_range(low: int, high: int | None) -> Checker:
 
 def _finite_number(value: Any) -> Decimal:
     """VALUE as an exact Decimal; refuses booleans, strings, nan and infinities."""
+    from decimal import Decimal
+
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise Invalid(f"must be a number, not {type_name(value)}")
     number = value if isinstance(value, Decimal) else Decimal(str(value))
@@ -146,8 +151,7 @@ def check_currency(value: Any) -> str:
 TEXT, LIST, PERCENTS, VALUE = "text", "list", "percents", "value"
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One config.toml key: where it lives, how it is checked, what it defaults to."""
 
     key: str  # dotted, as in config.toml: "api.timeout"
@@ -162,15 +166,18 @@ class Setting:
 def setting(
     key: str, check: Checker, default: Any, doc: str, *, env: str | None = None, kind: str = VALUE
 ) -> Any:
-    """A Settings field declared by its config.toml key (the attr is filled in from the field)."""
-    return field(
-        default=default,
-        metadata={"setting": Setting(key, "", check, default, doc, env=env, kind=kind)},
-    )
+    """A Settings field declared by its config.toml key (the attr is filled in from the field;
+    the class attribute becomes the default once the table is read, below)."""
+    return Setting(key, "", check, default, doc, env=env, kind=kind)
 
 
-@dataclass(frozen=True)
 class Settings:
+    """Every setting, declared once below with `setting(...)`, and what loading learned.
+
+    Immutable, compared by value. A plain class rather than a frozen dataclass: every command
+    builds it at start-up, where generating a dataclass's methods costs more than loading.
+    """
+
     default_model: str = setting(
         "default_model",
         check_nonempty_str,
@@ -223,25 +230,57 @@ class Settings:
     currency: str = setting(
         "money.currency", check_currency, DEFAULT_CURRENCY, "three-letter currency code", kind=TEXT
     )
-    monthly_budget: Decimal | None = setting(  # noqa: RUF009 - a field() with metadata
+    monthly_budget: Decimal | None = setting(
         "money.monthly_budget", check_money, None, "amount a cycle, ≥ 0 (absent: no budget)"
     )
     # open tables and what loading learned; not settings themselves
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    aliases: Mapping[str, str]  # a new empty dict by default
+    models: Mapping[str, Mapping[str, Any]]  # a new empty dict by default
     warnings: tuple[str, ...] = ()
     path: Path | None = None  # the file these came from
     file_keys: frozenset[str] = frozenset()  # dotted keys the file sets
 
+    def __init__(self, **values: Any) -> None:
+        unknown = values.keys() - FIELDS
+        if unknown:
+            raise TypeError(f"Settings() got unexpected keyword arguments: {sorted(unknown)}")
+        for name in FIELDS:
+            if name in values:
+                value = values[name]
+            else:
+                value = {} if name in _NEW_DICT else getattr(Settings, name)
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Settings are immutable: cannot assign to {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Settings are immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and all(
+            getattr(self, n) == getattr(other, n) for n in FIELDS
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in FIELDS) + ")"
+
+
+FIELDS: tuple[str, ...] = tuple(Settings.__annotations__)  # every attribute, in declared order
+_NEW_DICT = ("aliases", "models")
+
 
 def _declared() -> tuple[Setting, ...]:
+    """The settings in declared order, each with its attribute; the class attribute that held
+    the declaration becomes the default."""
     found = []
-    for f in fields(Settings):
-        meta = f.metadata.get("setting")
-        if isinstance(meta, Setting):
-            found.append(
-                Setting(meta.key, f.name, meta.check, meta.default, meta.doc, meta.env, meta.kind)
-            )
+    for name in FIELDS:
+        declared = vars(Settings).get(name)
+        if isinstance(declared, Setting):
+            found.append(declared._replace(attr=name))
+            setattr(Settings, name, declared.default)
     return tuple(found)
 
 
@@ -249,8 +288,7 @@ SETTINGS: tuple[Setting, ...] = _declared()
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
 
-@dataclass(frozen=True)
-class ModelField:
+class ModelField(NamedTuple):
     """A key of a `[models."NAME"]` table."""
 
     name: str
@@ -313,8 +351,7 @@ def quote_part(part: str) -> str:
     return f'"{part}"' if not re.fullmatch(r"[A-Za-z0-9_-]+", part) else part
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """A parsed dotted key: `api.timeout`, `aliases.quick`, `models."gpt-3.5-turbo".fallback`."""
 
     parts: tuple[str, ...]

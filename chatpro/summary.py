@@ -12,7 +12,6 @@ mtimes play no part.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -42,6 +41,8 @@ def fingerprint(fh: BinaryIO, offset: int) -> str:
 def load(path: Path, fh: BinaryIO, size: int, kind: str) -> tuple[int, Any] | None:
     """(offset, data) of PATH's summary when it matches the open file FH of SIZE bytes; else
     None (no summary, another kind or version, another file, or any doubt at all)."""
+    import json  # here: a fresh home has no file to summarise
+
     try:
         with open(path_for(path), "rb") as sfh:
             doc = json.loads(sfh.read())
@@ -82,6 +83,8 @@ def save(path: Path, fh: BinaryIO, offset: int, kind: str, data: Any) -> None:
             "digest": fingerprint(fh, offset),
             "data": data,
         }
+        import json
+
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
         atomic_write_bytes(path_for(path), text.encode("utf-8", "surrogatepass"), 0o600)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -16,12 +15,13 @@ from tests.conftest import REPO
 def test_every_settings_field_is_declared_once_with_key_check_default_and_doc():
     declared = {s.attr: s for s in settings_schema.SETTINGS}
     bookkeeping = {"aliases", "models", "warnings", "path", "file_keys"}
-    for f in dataclasses.fields(Settings):
-        if f.name in bookkeeping:
+    for name in settings_schema.FIELDS:
+        if name in bookkeeping:
             continue
-        s = declared[f.name]
+        s = declared[name]
         assert s.doc and callable(s.check)
-        assert getattr(Settings(), f.name) == s.default  # loading's default is the declared one
+        assert getattr(Settings(), name) == s.default  # loading's default is the declared one
+    assert set(settings_schema.FIELDS) == set(declared) | bookkeeping
     # the views other modules read are the same table, not copies
     assert list(config.TOP_LEVEL) == [s.key for s in settings_schema.SETTINGS]
     assert config.MAX_RETENTION_DAYS is settings_schema.MAX_RETENTION_DAYS

@@ -57,8 +57,10 @@ def test_a_plain_ask_loads_only_the_client(run_process):
 
 
 def test_help_builds_no_settings(run_process):
-    """`--help` prints without the settings schema, the model catalog or exact money."""
+    """`--help` prints without the settings schema, the model catalog or exact money, and
+    without the paths, JSON or dataclasses that only a command's work needs."""
     wanted = ("chatpro.config", "chatpro.settings_schema", "chatpro.models", "decimal")
+    wanted += ("chatpro.paths", "pathlib", "json", "dataclasses")
     assert loaded(run_process, ["--help"], wanted) == []
 
 

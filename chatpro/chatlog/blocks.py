@@ -12,7 +12,6 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,13 +23,15 @@ OVERSIZED = b"\x00"  # stands for a skipped over-long line: never valid JSON, so
 OVERSIZED_LINE = OVERSIZED + b"\n"
 
 
-@dataclass
 class Skipped:
     """Counts unreadable lines during one operation, so the user gets one warning, not thousands."""
 
-    path: Path
-    warn: Callable[[str], None]
-    count: int = field(default=0)
+    __slots__ = ("count", "path", "warn")
+
+    def __init__(self, path: Path, warn: Callable[[str], None], count: int = 0) -> None:
+        self.path = path
+        self.warn = warn
+        self.count = count
 
     def report(self) -> None:
         if self.count:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from chatpro.chatlog.blocks import Skipped, backward, forward, line_at, open_log, split_lines
 from chatpro.chatlog.records import (
@@ -31,8 +30,7 @@ SNIPPET_CHARS = 80
 Row = tuple[bytes, bytes, bytes, bytes, bytes]
 
 
-@dataclass(frozen=True)
-class ChatSummary:
+class ChatSummary(NamedTuple):
     chat_id: str
     title: str
     model: str
@@ -42,8 +40,7 @@ class ChatSummary:
     expires_in_days: int
 
 
-@dataclass(frozen=True)
-class SearchHit:
+class SearchHit(NamedTuple):
     chat_id: str
     message_id: str
     ts: datetime

@@ -7,7 +7,6 @@ parsing it. Any line that does not fit that shape still works: readers fall back
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import datetime, timedelta, timezone
@@ -106,6 +105,8 @@ def dump_line(record: dict[str, Any]) -> bytes:
     """One JSON line, UTF-8, leading keys first (whatever order the caller built the dict in)."""
     ordered = {key: record[key] for key in _LEADING_KEYS if key in record}
     ordered.update((key, value) for key, value in record.items() if key not in ordered)
+    import json
+
     try:
         return (json.dumps(ordered, ensure_ascii=False) + "\n").encode("utf-8")
     except UnicodeEncodeError:  # unpaired surrogates (a server, a document): stored as U+FFFD
@@ -129,9 +130,20 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-_DECODER = json.JSONDecoder(
-    parse_float=_finite_float, parse_int=_bounded_int, parse_constant=_no_constant
-)
+_DECODER: Any = None  # a json.JSONDecoder, made on first use: `history` on no log needs none
+
+
+def _decoder() -> Any:
+    global _DECODER
+    if _DECODER is None:
+        import json
+
+        _DECODER = json.JSONDecoder(
+            parse_float=_finite_float, parse_int=_bounded_int, parse_constant=_no_constant
+        )
+    return _DECODER
+
+
 _LONE_SURROGATE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
@@ -141,7 +153,7 @@ def loads(line: bytes | str) -> Any:
     unpaired surrogates turned into U+FFFD, so they can always be printed and re-encoded."""
     try:
         text = line.decode("utf-8") if isinstance(line, bytes) else line
-        value = _DECODER.decode(text)
+        value = (_DECODER or _decoder()).decode(text)
     except (RecursionError, MemoryError, OverflowError) as exc:
         raise ValueError(f"unreadable line: {exc.__class__.__name__}") from None
     raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +103,8 @@ def _format_value(value: Any) -> str:
         return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    import json
+
     return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
 
 

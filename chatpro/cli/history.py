@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,6 +260,8 @@ def export(
       chatpro history export > backup.jsonl
       chatpro history export c_3f9a --format md -o proposal-chat.md
     """
+    import json  # only export writes JSON: not at import, which every `history` pays
+
     app = get_app(ctx)
     log = app.chatlog()
     wanted = [log.resolve(c) for c in chat_ids]

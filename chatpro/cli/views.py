@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from chatpro.render import one_line
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from chatpro.chatlog import ChatSummary
     from chatpro.usage import UsageReport
 
@@ -47,6 +48,8 @@ def cycle_line(report: UsageReport) -> str:
 
 def usage_table(report: UsageReport, costs: Mapping[str, Decimal], currency: str) -> Table:
     """Per model: used, allowance, remaining, percent, tokens and cost this cycle."""
+    from decimal import Decimal  # here: `history` imports this module too
+
     from chatpro.money import format_money
 
     rows: list[list[object]] = [

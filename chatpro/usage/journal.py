@@ -22,9 +22,7 @@ is left exactly as it was: an allowance silently reset to zero would be worse th
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -40,27 +38,72 @@ BUDGET_KIND = "budget"  # the "kind" of a warned record about the money budget
 BUDGET_MODEL = "(budget)"  # its "model", which no real model is called
 
 
-@dataclass
+# Totals and State are plain classes, not dataclasses: every table command reads the journal,
+# and building a dataclass at import costs more than the rest of this module.
+
+
 class Totals:
-    units: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    """One model's sums this cycle (updated in place while the journal is read)."""
+
+    __slots__ = ("completion_tokens", "prompt_tokens", "units")
+
+    def __init__(self, units: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        self.units = units
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+
+    def copy(self) -> Totals:
+        return Totals(self.units, self.prompt_tokens, self.completion_tokens)
+
+    def __repr__(self) -> str:
+        return (
+            f"Totals(units={self.units}, prompt_tokens={self.prompt_tokens}, "
+            f"completion_tokens={self.completion_tokens})"
+        )
 
 
-@dataclass
 class State:
     """What the journal says about the current cycle (only its sums are kept)."""
 
-    anchor: date | None
-    cycle_start: date
-    renewal_date: date
-    totals: dict[str, Totals] = field(default_factory=dict)
-    warned: set[tuple[str, int]] = field(default_factory=set)
-    spend: Decimal = Decimal(0)  # the cycle's charges' costs, exact
-    budget_warned: set[int] = field(default_factory=set)
-    size: int = 0  # bytes of whole records; a torn tail beyond it is cut off by the next writer
-    torn: bool = False
-    reserved: dict[str, int] = field(default_factory=dict)  # live reservations (not in the file)
+    __slots__ = (
+        "anchor",
+        "budget_warned",
+        "cycle_start",
+        "renewal_date",
+        "reserved",
+        "size",
+        "spend",
+        "torn",
+        "totals",
+        "warned",
+    )
+
+    def __init__(
+        self,
+        anchor: date | None,
+        cycle_start: date,
+        renewal_date: date,
+        totals: dict[str, Totals] | None = None,
+        warned: set[tuple[str, int]] | None = None,
+        spend: Decimal = Decimal(0),
+        budget_warned: set[int] | None = None,
+        size: int = 0,
+        torn: bool = False,
+        reserved: dict[str, int] | None = None,
+    ) -> None:
+        self.anchor = anchor
+        self.cycle_start = cycle_start
+        self.renewal_date = renewal_date
+        self.totals: dict[str, Totals] = {} if totals is None else totals
+        self.warned: set[tuple[str, int]] = set() if warned is None else warned
+        self.spend = spend  # the cycle's charges' costs, exact
+        self.budget_warned: set[int] = set() if budget_warned is None else budget_warned
+        self.size = (
+            size  # bytes of whole records; a torn tail beyond it is cut off by the next writer
+        )
+        self.torn = torn
+        # live reservations (not in the file)
+        self.reserved: dict[str, int] = {} if reserved is None else reserved
 
     def charged(self, model: str) -> int:
         totals = self.totals.get(model)
@@ -136,11 +179,16 @@ def parse(path: Path, data: bytes, today: date) -> State:
 
 
 def _copy(state: State) -> State:
-    return replace(
-        state,
-        totals={m: replace(t) for m, t in state.totals.items()},
+    return State(
+        state.anchor,
+        state.cycle_start,
+        state.renewal_date,
+        totals={m: t.copy() for m, t in state.totals.items()},
         warned=set(state.warned),
+        spend=state.spend,
         budget_warned=set(state.budget_warned),
+        size=state.size,
+        torn=state.torn,
         reserved=dict(state.reserved),
     )
 
@@ -255,6 +303,8 @@ def _decode(path: Path, lines: list[bytes], first: int = 1) -> list[tuple[int, o
 
 def _loads(data: bytes) -> Any:
     """json.loads where any shape of line (deep nesting, invalid UTF-8) is a ValueError."""
+    import json  # here, not at import: `model list` on a fresh home reads no journal
+
     try:
         return json.loads(data)
     except (RecursionError, MemoryError) as exc:
@@ -288,6 +338,8 @@ def append_records(
             os.truncate(path, state.size)
         except OSError as exc:
             raise StorageError(describe_os_error(exc, path)) from None
+    import json
+
     data = b"".join(
         json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for r in records
     )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from chatpro.clock import Clock
 from chatpro.errors import AllowanceError
@@ -42,27 +41,71 @@ class ModelLike(Protocol):
     def fallback(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
+# The values here are plain classes and NamedTuples, not dataclasses: `model list` and `usage`
+# import this module, and building a dataclass at import costs more than reading the ledger.
+
+
 class Plan:
     """Which model answers a request, and the notice to show when it is not the one asked for."""
 
-    model: str
-    requested_model: str
-    fallback: bool
-    notice: str | None
-    cost: int
+    __slots__ = ("cost", "fallback", "model", "notice", "requested_model")
+
+    def __init__(
+        self, model: str, requested_model: str, fallback: bool, notice: str | None, cost: int
+    ) -> None:
+        self.model = model
+        self.requested_model = requested_model
+        self.fallback = fallback
+        self.notice = notice
+        self.cost = cost
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._names())
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return ("model", "requested_model", "fallback", "notice", "cost")
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Plan)
+            and type(other) is type(self)
+            and other._values() == self._values()
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._names(), self._values(), strict=True))
+        return f"{type(self).__name__}({shown})"
 
 
-@dataclass(frozen=True)
 class Reservation(Plan):
     """A Plan whose cost is held in the ledger until it is charged, released or expires."""
 
-    reservation_id: str
-    expires: datetime
+    __slots__ = ("expires", "reservation_id")
+
+    def __init__(
+        self,
+        model: str,
+        requested_model: str,
+        fallback: bool,
+        notice: str | None,
+        cost: int,
+        reservation_id: str,
+        expires: datetime,
+    ) -> None:
+        super().__init__(model, requested_model, fallback, notice, cost)
+        self.reservation_id = reservation_id
+        self.expires = expires
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return (*super()._names(), "reservation_id", "expires")
 
 
-@dataclass(frozen=True)
-class ModelUsage:
+class ModelUsage(NamedTuple):
     model: str
     used: int
     allowance: int  # 0 = unlimited
@@ -72,8 +115,7 @@ class ModelUsage:
     completion_tokens: int
 
 
-@dataclass(frozen=True)
-class UsageReport:
+class UsageReport(NamedTuple):
     cycle_start: date
     renewal_date: date
     days_left: int

@@ -10,10 +10,9 @@ its reservations having expired.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from chatpro.fsutil import atomic_write_bytes
 from chatpro.usage.journal import valid_figure
@@ -21,8 +20,7 @@ from chatpro.usage.journal import valid_figure
 VERSION = 1
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     id: str
     model: str
     units: int
@@ -41,6 +39,8 @@ def load(path: Path, now: datetime) -> tuple[list[Held], bool]:
         return [], False
     except OSError:
         return [], True
+    import json  # not at import: no reservations file is the common case
+
     try:
         doc = json.loads(data)
         entries = doc["reservations"]
@@ -90,6 +90,8 @@ def save(path: Path, held: list[Held]) -> None:
     }
     # Not fsynced: a reservation only means something while its process (or its remote batch)
     # is alive; after a machine restart losing one errs towards letting a request through.
+    import json
+
     atomic_write_bytes(path, (json.dumps(doc) + "\n").encode(), durable=False)
 
 

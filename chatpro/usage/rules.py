@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 MIB = 1024 * 1024
 TOKENS_PER_UNIT = 4000
@@ -23,7 +22,13 @@ def renewal_after(anchor: date, months_after: int) -> date:
     index = anchor.year * 12 + (anchor.month - 1) + months_after
     year, month = divmod(index, 12)
     month += 1
-    return date(year, month, min(anchor.day, calendar.monthrange(year, month)[1]))
+    return date(year, month, min(anchor.day, _days_in_month(year, month)))
+
+
+def _days_in_month(year: int, month: int) -> int:
+    """calendar.monthrange(year, month)[1], without importing calendar at every start."""
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
 
 
 def cycle_bounds(anchor: date, today: date) -> tuple[date, date]:

@@ -10,13 +10,13 @@ the same StorageError.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, localcontext
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from chatpro.chatlog.blocks import forward, open_log
 from chatpro.usage import journal
@@ -26,9 +26,11 @@ By = Literal["client", "model", "day"]
 NO_CLIENT = "(none)"  # how untagged work is shown
 
 _FIGURE = rb"(0|[1-9]\d{0,14})"  # below journal.MAX_FIGURE; longer numbers take the slow path
+
+
 # Each pattern starts with the newline before the line (the block gets one prepended), so the
 # regex engine can jump between occurrences of a literal prefix and every match is a whole line.
-_CHARGE = re.compile(
+_CHARGE = (
     rb'\n\{"v":1,"type":"charge","model":"([^"\\\n]+)","units":'
     + _FIGURE
     + rb',"prompt_tokens":'
@@ -39,32 +41,70 @@ _CHARGE = re.compile(
     rb'"cycle":"(\d{4}-\d\d-\d\d)"(?:,"client":"([^"\\\n]+)")?'
     rb'(?:,"cost":"(\d{1,30}(?:\.\d{1,30})?(?:E[+-]?\d{1,4})?)")?\}(?=\n)'
 )
-_WARNED = re.compile(
+_WARNED = (
     rb'\n\{"v":1,"type":"warned","model":"[^"\\\n]+","threshold":\d{1,3},'
     rb'"cycle":"\d{4}-\d\d-\d\d"(?:,"kind":"budget")?\}(?=\n)'
 )
-_START = re.compile(
-    rb'\n\{"v":1,"type":"start","anchor":"(\d{4}-\d\d-\d\d)","ts":"[^"\\\n]*"\}(?=\n)'
-)
+_START = rb'\n\{"v":1,"type":"start","anchor":"(\d{4}-\d\d-\d\d)","ts":"[^"\\\n]*"\}(?=\n)'
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
+    """The charge, warned and start patterns, compiled when a ledger is first read: compiling
+    them at import cost more than the rest of `usage` on a home with no ledger yet."""
+    return re.compile(_CHARGE), re.compile(_WARNED), re.compile(_START)
+
 
 # (model, units, prompt tokens, completion tokens, day, cycle, client, cost) as raw bytes
 Charge = tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
 
 
-@dataclass
 class Row:
-    """One line of a breakdown: KEY's requests, units, tokens and exact cost this cycle."""
+    """One line of a breakdown: KEY's requests, units, tokens and exact cost this cycle.
+    (A plain class, as `usage` imports this module at every run: a dataclass costs more to build.)"""
 
-    key: str
-    requests: int = 0
-    units: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: Decimal = field(default_factory=Decimal)
+    __slots__ = ("completion_tokens", "cost", "key", "prompt_tokens", "requests", "units")
+
+    def __init__(
+        self,
+        key: str,
+        requests: int = 0,
+        units: int = 0,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cost: Decimal | None = None,
+    ) -> None:
+        self.key = key
+        self.requests = requests
+        self.units = units
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        self.cost = Decimal() if cost is None else cost
+
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.key,
+            self.requests,
+            self.units,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cost,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Row) and other._values() == self._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass would be
+
+    def __repr__(self) -> str:
+        return (
+            f"Row(key={self.key!r}, requests={self.requests}, units={self.units}, "
+            f"prompt_tokens={self.prompt_tokens}, completion_tokens={self.completion_tokens}, "
+            f"cost={self.cost!r})"
+        )
 
 
-@dataclass(frozen=True)
-class Spend:
+class Spend(NamedTuple):
     cycle_start: date
     renewal_date: date
     started: bool
@@ -288,10 +328,11 @@ def _group(
 
 def _fast(block: bytes, lines: int, fold: _Fold, today: date) -> bool:
     """Fold BLOCK when every line is one of our records; False (nothing folded) otherwise."""
+    charge, warned_line, start = _patterns()
     text = b"\n" + block
-    starts = _START.findall(text) if b'"type":"start"' in block else []
-    warned = len(_WARNED.findall(text)) if b'"type":"warned"' in block else 0
-    charges: list[Charge] = _CHARGE.findall(text)
+    starts = start.findall(text) if b'"type":"start"' in block else []
+    warned = len(warned_line.findall(text)) if b'"type":"warned"' in block else 0
+    charges: list[Charge] = charge.findall(text)
     if len(charges) + len(starts) + warned != lines:
         return False
     if starts:

@@ -84,7 +84,7 @@ class Guard:
 def http_client(base_url: str, timeout: float) -> tuple[httpx2.Client, Guard]:
     """An httpx2 client for the openai SDK with every transport (proxies included) guarded."""
     guard = Guard(base_url, timeout)
-    client = _client_with_deferred_certificates() or httpx2.Client(
+    client = httpx2.Client(
         follow_redirects=True,  # as the SDK does; check_origin refuses other hosts
         headers={"accept-encoding": "gzip, deflate"},
     )
@@ -95,29 +95,6 @@ def http_client(base_url: str, timeout: float) -> tuple[httpx2.Client, Guard]:
         for pattern, transport in client._mounts.items()
     }
     return client, guard
-
-
-def _client_with_deferred_certificates() -> httpx2.Client | None:
-    """The same client, except that the CA certificates are loaded at the first TLS connection
-    rather than now: httpx2 builds its default SSL context up front (a few MiB of certificates,
-    wasted on a plain-http server), while httpcore2 builds that same default itself, on first
-    use, for a pool whose context is None. None when a pool does not look as expected."""
-    import ssl
-
-    placeholder = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # never used for a connection
-    client = httpx2.Client(
-        follow_redirects=True,  # as the SDK does; check_origin refuses other hosts
-        headers={"accept-encoding": "gzip, deflate"},
-        verify=placeholder,
-    )
-    transports = (client._transport, *client._mounts.values())
-    pools: list[Any] = [getattr(t, "_pool", None) for t in transports if t is not None]
-    if not all(getattr(pool, "_ssl_context", None) is placeholder for pool in pools):
-        client.close()
-        return None
-    for pool in pools:
-        pool._ssl_context = None
-    return client
 
 
 class GuardedTransport(httpx2.BaseTransport):

@@ -87,6 +87,7 @@ def http_client(base_url: str, timeout: float) -> tuple[httpx2.Client, Guard]:
     client = httpx2.Client(
         follow_redirects=True,  # as the SDK does; check_origin refuses other hosts
         headers={"accept-encoding": "gzip, deflate"},
+        **tls_settings(guard),
     )
     # httpx2 builds the transports (and the proxy ones from the environment) itself; wrap them.
     client._transport = GuardedTransport(client._transport, guard)
@@ -95,6 +96,21 @@ def http_client(base_url: str, timeout: float) -> tuple[httpx2.Client, Guard]:
         for pattern, transport in client._mounts.items()
     }
     return client, guard
+
+
+def tls_settings(guard: Guard) -> dict[str, Any]:
+    """The client's TLS settings for GUARD's origin.
+
+    A plain-http server (a model server on this machine, a test server) is never reached over
+    TLS: check_origin keeps every request on the base URL's scheme. Its client gets a context that
+    trusts no certificate instead of one loaded with the CA bundle (about 3 MiB and 20 ms spent
+    for nothing), so a TLS connection, were one ever attempted, would fail closed. An https
+    origin keeps httpx2's default verification."""
+    if guard.origin[0] != "http":
+        return {}
+    import ssl
+
+    return {"verify": ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)}  # verifies, with nothing trusted
 
 
 class GuardedTransport(httpx2.BaseTransport):

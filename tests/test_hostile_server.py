@@ -176,3 +176,25 @@ def test_fuzz_random_replies_give_a_reply_or_a_chatpro_error(server):
         outcomes[kind] = outcomes.get(kind, 0) + 1
     assert outcomes.get("reply", 0) > 50, outcomes
     assert sum(outcomes.values()) == 1000
+
+
+def test_a_plain_http_server_gets_a_client_that_trusts_no_certificate():
+    import ssl
+
+    from chatpro.transport import Guard, tls_settings
+
+    # a local model server over http never needs the CA bundle; should a TLS connection ever
+    # be attempted through its client, verification is still on and nothing is trusted
+    context = tls_settings(Guard("http://127.0.0.1:8080/v1", 5))["verify"]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert tls_settings(Guard("https://api.openai.com/v1", 5)) == {}  # httpx2's verification
+
+
+def test_a_redirect_from_plain_http_to_tls_on_the_same_host_is_not_followed(run, server):
+    host_port = server.url.split("://", 1)[1].split("/", 1)[0]
+    server.queue(Behaviour(redirect_to=f"https://{host_port}/v1/chat/completions"))
+    result = run("ask", "--no-stream", "secret plans")
+    assert result.returncode == 5
+    assert "redirected the request" in result.stderr
+    assert len(server.requests) == 1

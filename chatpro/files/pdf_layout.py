@@ -264,6 +264,7 @@ class TextState:
         self.resources = resources
         self.fonts = fonts
         self.font_dicts = _sub(resources, "/Font")
+        self.by_name: dict[str, FontCodec] = {}
         self.depth = depth
         self.forms_open = forms_open
         self.cm = cm
@@ -389,10 +390,16 @@ class TextState:
             self.sink.put(self.text, self.memo_tm, self.memo_cm, self.font_size)
         self.text = ""
         self.memo_tm, self.memo_cm = self.tm, self.cm
-        font_dict = None
-        if operands and isinstance(operands[0], str) and self.font_dicts is not None:
-            font_dict = _get(self.font_dicts, operands[0])
-        self.font = UNKNOWN_FONT if font_dict is None else self.fonts.codec(font_dict)
+        name = operands[0] if operands and isinstance(operands[0], str) else None
+        font = self.by_name.get(name) if name is not None else None
+        if font is None:
+            font_dict = None
+            if name is not None and self.font_dicts is not None:
+                font_dict = _get(self.font_dicts, name)
+            font = UNKNOWN_FONT if font_dict is None else self.fonts.codec(font_dict)
+            if name is not None:
+                self.by_name[name] = font  # a page names its fonts once; Tf comes every line
+        self.font = font
         self.space_half = self.font.space_width / 2
         if len(operands) > 1 and isinstance(operands[1], float):
             self.font_size = operands[1]

@@ -272,3 +272,41 @@ def test_libreoffice_pdf_with_accents_and_japanese_reads_as_written() -> None:
     assert "Client: Acme GmbH. Deadline 15 March 2026." in lines
     assert "Design €1,200" in lines
     assert "• Hero section" in lines  # Symbol's private-use bullet shown as the bullet it is
+
+
+# --- hostile content: bounded time and memory -------------------------------------------------
+
+
+def test_a_document_that_draws_too_much_stops_with_a_notice_and_keeps_the_pages_before(
+    monkeypatch,
+) -> None:
+    from chatpro.files import pdf_content
+
+    monkeypatch.setattr(pdf_content, "MAX_TOKENS", 50_000)
+    flood = b"q Q " * 40_000  # 80,000 tokens: one page alone is over the document's budget
+    data = pdf([line("First page"), flood + line("Lost"), line("Never read")])
+    att = load_bytes(data, "t.pdf")
+    assert "First page" in att.text and "Lost" not in att.text and "Never read" not in att.text
+    assert att.notices == (
+        "reading stopped at page 2 of 3: the pages draw more than chatpro reads in one "
+        "document (50,000 content tokens)",
+    )
+    assert att.coverage == 1 / 3
+
+
+def test_deeply_nested_saved_states_are_restored_in_order() -> None:
+    # more q's than are kept: the Q's of the unsaved ones restore nothing, the rest unwind
+    moved_off = b"q " * 1500 + b"1 0 0 1 0 5000 cm " + line("Off the page") + b"Q " * 1500
+    assert text_of(pdf([moved_off + line("Visible", y=300)])) == "Visible"
+
+
+def test_a_flood_of_operands_keeps_a_bounded_number() -> None:
+    from chatpro.files.pdf_content import MAX_OPERANDS
+
+    (operands, operator), *_ = operations(b"1 " * (MAX_OPERANDS + 5000) + b"Tj")
+    assert operator == b"Tj" and len(operands) == MAX_OPERANDS
+    # an inline image's parameters are short: a long but bounded list is still skipped, a
+    # flood past INLINE_PARAMS_BYTES ends the stream as garbage
+    (params, op), *_ = operations(b"BI /W 1 " + b"0 " * 20_000 + b"ID xx EI (after) Tj")
+    assert op == b"Tj" and params == [b"after"]
+    assert list(operations(b"BI /W 1 " + b"0 " * 40_000 + b"ID xx EI (after) Tj")) == []

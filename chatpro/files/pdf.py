@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from chatpro.errors import FileRefused
+from chatpro.files import pdf_content
 from chatpro.files.common import Extracted, Progress, TextBuilder
+from chatpro.files.pdf_content import Budget, BudgetExceeded
 from chatpro.files.pdf_layout import Fonts, page_text
 from chatpro.files.pdf_text import (
     UNRELIABLE_SHARE,
@@ -30,6 +32,9 @@ from chatpro.files.pdf_text import (
     unmapped_share,
     untrusted_fonts,
 )
+
+RTL_REREAD_TOKENS = 200_000
+"""A right-to-left page is read again by pypdf (slower, unbudgeted) only when it is this small."""
 
 STREAM_OUTPUT_LIMIT = 16 * 1024 * 1024
 """Most bytes one decoded PDF stream may produce. pypdf's own default (75 MB) lets a 1 MB flate
@@ -97,12 +102,13 @@ def _pypdf_page_text(page: Any) -> str:
     return box.text() if box.dropped else plain
 
 
-def _page_text(page: Any, fonts: Fonts) -> tuple[str, bool]:
+def _page_text(page: Any, fonts: Fonts, budget: Budget) -> tuple[str, bool]:
     """The visible text of PAGE, cleaned, and whether its fonts let it be trusted."""
-    text = page_text(page, page_box(page), fonts)
+    before = budget.left
+    text = page_text(page, page_box(page), fonts, budget)
     from pypdf._text_extraction import RTL_CHARACTER_PATTERN
 
-    if RTL_CHARACTER_PATTERN.search(text) is not None:
+    if before - budget.left <= RTL_REREAD_TOKENS and RTL_CHARACTER_PATTERN.search(text) is not None:
         # Right-to-left scripts need pypdf's reordering of runs into reading order, which
         # pdf_layout does not do: such pages (rare in our users' files) take the slow path.
         text = _pypdf_page_text(page)
@@ -119,6 +125,8 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
     from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
     fonts = Fonts()
+    budget = Budget()
+    stopped = 0  # the page where the document's token budget ran out
     skipped: list[int] = []
     unreliable: list[int] = []
     with _quiet():
@@ -129,9 +137,13 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
             read = count
             for index in range(count):
                 try:
-                    text, trusted = _page_text(reader.pages[index], fonts)
+                    text, trusted = _page_text(reader.pages[index], fonts, budget)
                 except (FileNotDecryptedError, DependencyError):
                     raise
+                except BudgetExceeded:
+                    stopped = index + 1
+                    read = index
+                    break
                 except RecursionError:
                     skipped.append(index + 1)
                     continue
@@ -163,6 +175,11 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
     if len(skipped) == count:
         raise FileRefused(f"{name}: corrupt PDF (it could not be read)")
     notices: list[str] = []
+    if stopped:
+        notices.append(
+            f"reading stopped at page {stopped} of {count}: the pages draw more than chatpro "
+            f"reads in one document ({pdf_content.MAX_TOKENS:,} content tokens)"
+        )
     if skipped:
         which = "page" if len(skipped) == 1 else "pages"
         verb = "was" if len(skipped) == 1 else "were"
@@ -175,8 +192,8 @@ def extract_pdf(data: bytes, name: str, progress: Progress | None = None) -> Ext
             f"the text of {which} {page_ranges(unreliable)} may not be reliable "
             "(unmapped font encoding)"
         )
-    # stopped at the text cap on page N: about N of the COUNT pages are in the text
-    coverage = min(1.0, read / count) if builder.truncated and count else 1.0
+    # stopped at the text cap or the token budget on page N: about N of the COUNT pages are in
+    coverage = min(1.0, read / count) if (builder.truncated or stopped) and count else 1.0
     return Extracted(
         builder.text(), builder.truncated, pages=count, notices=tuple(notices), coverage=coverage
     )

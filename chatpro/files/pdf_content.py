@@ -44,6 +44,30 @@ _INLINE_END = re.compile(rb"[" + _WS + rb"]EI(?=[" + _WS + rb"]|\Z)")
 _KEYWORDS: dict[bytes, Any] = {b"true": True, b"false": False, b"null": None}
 MAX_NESTING = 64
 """Deepest array/dictionary nesting kept; deeper brackets are read and thrown away."""
+MAX_OPERANDS = 8192
+"""Most values one operator, array or dictionary keeps (a long TJ line has a few hundred); the
+rest of a flood of values is read and thrown away, so memory stays flat."""
+MAX_TOKENS = 1_500_000
+"""Most tokens one document's content streams may have in all (a 400-page text document has
+160,000 to 800,000): a budget on the time a hostile file can cost. Each stream is capped at 16 MiB
+decoded, but a tiny file can draw the same stream on every page, or a form thousands of times."""
+
+
+INLINE_PARAMS_BYTES = 65536
+"""Where an inline image's parameters (BI ... ID) must have ended; else the stream is garbage."""
+
+
+class Budget:
+    """The tokens a document's content streams may still have (shared by its pages)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, tokens: int | None = None) -> None:
+        self.left = MAX_TOKENS if tokens is None else tokens
+
+
+class BudgetExceeded(Exception):
+    """The document's content streams have more tokens than its Budget allowed."""
 
 
 def _unescape_one(match: re.Match[bytes]) -> bytes:
@@ -120,7 +144,8 @@ def _inline_image(data: bytes, pos: int) -> int:
     """Where reading resumes after the inline image whose BI ends at POS: its parameters are
     read up to ID, then its data is skipped up to EI."""
     params: list[Any] = []
-    for match in _TOKEN.finditer(data, pos):
+    # the parameters are a few short entries: past INLINE_PARAMS_BYTES it is garbage
+    for match in _TOKEN.finditer(data, pos, pos + INLINE_PARAMS_BYTES):
         kind = match.lastindex
         if kind == 1:
             word = match.group(1)
@@ -148,56 +173,74 @@ def _number(word: bytes) -> Any:
 _NUMBER_START = b"0123456789+-."
 
 
-def operations(data: bytes) -> Iterator[Operation]:
-    """Every (operands, operator) in the content stream DATA, in order."""
+def operations(data: bytes, budget: Budget | None = None) -> Iterator[Operation]:
+    """Every (operands, operator) in the content stream DATA, in order; BudgetExceeded when
+    BUDGET runs out."""
     operands: list[Any] = []
     stack: list[tuple[list[Any], bool]] = []  # outer containers while inside [ ] or << >>
     pos = 0
     size = len(data)
     number_start = _NUMBER_START
     keywords = _KEYWORDS
-    while pos < size:
-        restart = size
-        for match in _TOKEN.finditer(data, pos):
-            kind = match.lastindex
-            if kind == 1:
-                word = match.group(1)
-                if word[0] in number_start:
-                    try:
-                        operands.append(float(word))
-                    except ValueError:
-                        operands.append(0.0)
-                    continue
-                if word in keywords:
-                    operands.append(keywords[word])
-                    continue
-                if stack:
-                    continue  # an operator inside an array: garbage, dropped
-                if word == b"BI":
+    most = MAX_OPERANDS
+    if budget is not None and budget.left <= 0:
+        raise BudgetExceeded
+    left = budget.left if budget is not None else -1  # without a budget it never reaches 0
+    try:
+        while pos < size:
+            restart = size
+            for match in _TOKEN.finditer(data, pos):
+                left -= 1
+                if left == 0:
+                    raise BudgetExceeded
+                kind = match.lastindex
+                if kind == 1:
+                    word = match.group(1)
+                    if word[0] in number_start:
+                        if len(operands) < most:
+                            try:
+                                operands.append(float(word))
+                            except ValueError:
+                                operands.append(0.0)
+                        continue
+                    if word in keywords:
+                        if len(operands) < most:
+                            operands.append(keywords[word])
+                        continue
+                    if stack:
+                        continue  # an operator inside an array: garbage, dropped
+                    if word == b"BI":
+                        operands = []
+                        restart = _inline_image(data, match.end())
+                        break
+                    yield operands, word
                     operands = []
-                    restart = _inline_image(data, match.end())
+                elif kind == 3:
+                    if len(operands) < most:
+                        operands.append(unescape(match.group(3)))
+                elif kind == 2:
+                    if len(operands) < most:
+                        operands.append(_name(match.group(2)))
+                elif kind == 4:
+                    if len(operands) < most:
+                        operands.append(_hex(match.group(4)))
+                elif kind == 6 or kind == 8:
+                    if stack:
+                        outer, is_dict = stack.pop()
+                        value: Any = _dict_of(operands) if is_dict else operands
+                        operands = outer
+                        if len(stack) < MAX_NESTING and len(operands) < most:
+                            operands.append(value)
+                elif kind == 5 or kind == 7:
+                    stack.append((operands, kind == 5))
+                    operands = []
+                elif kind == 9 and match.group(9) == b"(":
+                    # a string the simple pattern could not close: nested parentheses, or none
+                    body, restart = _nested_string(data, match.start(9))
+                    if len(operands) < most:
+                        operands.append(unescape(body))
                     break
-                yield operands, word
-                operands = []
-            elif kind == 3:
-                operands.append(unescape(match.group(3)))
-            elif kind == 2:
-                operands.append(_name(match.group(2)))
-            elif kind == 4:
-                operands.append(_hex(match.group(4)))
-            elif kind == 6 or kind == 8:
-                if stack:
-                    outer, is_dict = stack.pop()
-                    value: Any = _dict_of(operands) if is_dict else operands
-                    operands = outer
-                    if len(stack) < MAX_NESTING:
-                        operands.append(value)
-            elif kind == 5 or kind == 7:
-                stack.append((operands, kind == 5))
-                operands = []
-            elif kind == 9 and match.group(9) == b"(":
-                # a string the simple pattern could not close: nested parentheses, or none
-                body, restart = _nested_string(data, match.start(9))
-                operands.append(unescape(body))
-                break
-        pos = restart
+            pos = restart
+    finally:
+        if budget is not None:
+            budget.left = max(left, 0)

@@ -18,16 +18,20 @@ Only text that starts inside the page's visible box (crop box, one line of margi
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatpro.files.pdf_content import Operation, operations
+from chatpro.files.pdf_content import Budget, Operation, operations
 from chatpro.files.pdf_text import LETTER_GAP_LIMIT
 
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
+MAX_SAVED_STATES = 1024
+"""Deepest q nesting kept (the PDF reference's own limit is 28): a stream of millions of q's
+must not keep millions of saved states."""
 MAX_FORM_DEPTH = 12
 MAX_FORMS_PER_PAGE = 5000
 """Form XObjects nest (a cycle is refused outright); these bound what one page may cost."""
@@ -246,6 +250,7 @@ that word gaps are measured with is left as the last Tf set it, as pypdf does: a
 drawn inside q ... Q and the next one after it are compared with the font that drew it, not
 with the font before the q (LibreOffice wraps each line in q ... Q, and "an error" read as
 "anerror" when the gap was measured in the restored default font)."""
+_save = operator.attrgetter(*_SAVED)
 
 
 class TextState:
@@ -259,10 +264,12 @@ class TextState:
         cm: Matrix = IDENTITY,
         depth: int = 0,
         forms_open: frozenset[int] = frozenset(),
+        budget: Budget | None = None,
     ) -> None:
         self.sink = sink
         self.resources = resources
         self.fonts = fonts
+        self.budget = budget
         self.font_dicts = _sub(resources, "/Font")
         self.by_name: dict[str, FontCodec] = {}
         self.depth = depth
@@ -273,6 +280,7 @@ class TextState:
         self.memo_tm = IDENTITY
         self.memo_cm = cm
         self.stack: list[tuple[Any, ...]] = []
+        self.unsaved = 0  # q operators past MAX_SAVED_STATES, not saved
         self.font = INITIAL_FONT
         self.font_size = 12.0
         self.space_half = 500.0  # half a space, thousandths of an em (pypdf's start value)
@@ -453,9 +461,14 @@ class TextState:
                 self._next_line()
                 self._show(operands[2])
         elif op == b"q":
-            self.stack.append(tuple(getattr(self, name) for name in _SAVED))
+            if len(self.stack) < MAX_SAVED_STATES:
+                self.stack.append(_save(self))
+            else:
+                self.unsaved += 1  # its Q restores nothing
         elif op == b"Q":
-            if self.stack:
+            if self.unsaved:
+                self.unsaved -= 1
+            elif self.stack:
                 for name, value in zip(_SAVED, self.stack.pop(), strict=True):
                     setattr(self, name, value)
             else:
@@ -541,8 +554,9 @@ class TextState:
             _mult(matrix, self.cm),
             self.depth + 1,
             self.forms_open | {key},
+            self.budget,
         )
-        inner.run(operations(data))
+        inner.run(operations(data, self.budget))
 
 
 def _sub(resources: Any, key: str) -> Any:
@@ -574,14 +588,17 @@ def page_content(page: Any) -> bytes:
     return b"\n".join(s.get_data() for s in streams if hasattr(s, "get_data"))
 
 
-def page_text(page: Any, box: tuple[float, float, float, float], fonts: Fonts) -> str:
-    """The text of PAGE that starts inside BOX."""
+def page_text(
+    page: Any, box: tuple[float, float, float, float], fonts: Fonts, budget: Budget | None = None
+) -> str:
+    """The text of PAGE that starts inside BOX; pdf_content.BudgetExceeded when the document's
+    content streams have more tokens than BUDGET allows."""
     sink = PageSink(box)
     resources = _resources(page)
     if resources is None:
         return ""  # no resources, no fonts: nothing to read (pypdf's rule)
     data = page_content(page)
-    TextState(sink, resources, fonts).run(operations(data))
+    TextState(sink, resources, fonts, budget=budget).run(operations(data, budget))
     return sink.text()
 
 

@@ -257,6 +257,26 @@ def test_csv_rows_capped_with_notice() -> None:
     assert att.notices and "of 2,011 rows" in att.notices[0]
 
 
+def test_csv_columns_capped_with_notice_and_a_runaway_line_cut() -> None:
+    from chatpro.files.tabular import MAX_LINE_CHARS, MAX_TABLE_COLUMNS
+
+    header = ",".join(f"c{i}" for i in range(300))
+    att = load_bytes(f"{header}\n{','.join(['1'] * 300)}\n".encode(), "wide.csv")
+    lines = att.text.splitlines()
+    assert lines[0].startswith("| c0 | c1 |") and lines[0].endswith(f"| c{MAX_TABLE_COLUMNS - 1} |")
+    assert att.notices == (
+        "table: only the first 256 of 300 columns are sent (split the table to send the rest)",
+    )
+    # a line of millions of commas is cut before it is split, and said to be wider still
+    flood = b"a," * (MAX_LINE_CHARS * 5) + b"\nx,y\n"
+    att = load_bytes(flood, "flood.csv")
+    assert att.text.splitlines()[2].startswith("| x | y |")
+    assert att.notices == (
+        f"table: only the first 256 of more than {MAX_LINE_CHARS // 2 + 1:,} columns are sent "
+        "(split the table to send the rest)",
+    )
+
+
 def test_csv_that_is_binary_is_refused() -> None:
     assert refused(fs.PNG_BYTES, "a.csv").startswith("a.csv: ")
 
@@ -413,6 +433,14 @@ def test_rtf_headers_and_footers_once_at_the_end() -> None:
     assert load_bytes(rtf, "hf.rtf").text == (
         "Offer text\nSecond\n\n## Headers and footers\n\nAcme confidential\nPage 1"
     )
+
+
+def test_rtf_nested_past_the_kept_depth_still_unwinds() -> None:
+    from chatpro.files.rtf import MAX_GROUP_DEPTH
+
+    deep = MAX_GROUP_DEPTH + 500
+    data = b"{\\rtf1 {\\*\\generator " + b"{" * deep + b"hidden" + b"}" * deep + b"} Shown\\par}"
+    assert load_bytes(data, "deep.rtf").text.strip() == "Shown"  # the skipped group unwound
 
 
 def test_rtf_refusals() -> None:

@@ -16,9 +16,13 @@ from chatpro.errors import FileRefused
 from chatpro.files.common import Extracted, TextBuilder
 
 _TOKEN = re.compile(
-    rb"\\([a-zA-Z]{1,32})(-?\d{1,10})? ?|\\'([0-9a-fA-F]{2})|\\(.)|([{}])|([\r\n]+)|([^\\{}\r\n]+)",
+    rb"\\([a-zA-Z]{1,32})(-?\d{1,10})? ?|\\'([0-9a-fA-F]{2})|\\(.)|([{}]+)|([\r\n]+)|([^\\{}\r\n]+)",
     re.DOTALL,
 )
+
+MAX_GROUP_DEPTH = 1_000
+"""Deepest group nesting whose state is kept; deeper braces are counted, not stacked (real
+documents nest a few dozen deep; a file of millions of "{" must not keep millions of states)."""
 
 _DESTINATIONS = frozenset(
     [
@@ -148,6 +152,7 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
     codec = "cp1252"
     state = _State(False, 1)
     stack: list[_State] = []
+    unstacked = 0  # open groups past MAX_GROUP_DEPTH: their "}" restores nothing
     pending: list[str] = []  # the current line's text
     pending_bytes = bytearray()  # \'hh bytes waiting to be decoded together (DBCS pairs)
     skip_chars = 0  # \ucN fallback characters still to skip after a \uN
@@ -200,28 +205,35 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
         word, arg, hexbyte, symbol, brace, newline, text = match.groups()
         if brace is not None:
             skip_chars = 0
-        if brace == b"{":
-            stack.append(state)
-            state = _State(state.skip, state.uc, state.dest)
-            if state.dest == "stylesheet":
-                state.dest = "style"
-                entry, entry_style, entry_level = [], 0, None
-            group_starts = True
+            for char in brace:
+                if char == 0x7B:  # {
+                    if len(stack) >= MAX_GROUP_DEPTH:
+                        unstacked += 1
+                        continue
+                    stack.append(state)
+                    state = _State(state.skip, state.uc, state.dest)
+                    if state.dest == "stylesheet":
+                        state.dest = "style"
+                        entry, entry_style, entry_level = [], 0, None
+                    group_starts = True
+                    continue
+                group_starts = False
+                if unstacked:
+                    unstacked -= 1
+                    continue
+                if state.dest == "style" and stack and stack[-1].dest == "stylesheet":
+                    named = _HEADING_NAME.match("".join(entry))
+                    outline = entry_level if named is None else int(named.group(1)) - 1
+                    if entry_style is not None and outline is not None and outline < 9:
+                        style_levels[entry_style] = outline
+                if state.dest == "header" and stack and stack[-1].dest != "header":
+                    header_lines.append(take_line())
+                    if outer_pending:
+                        pending.extend(outer_pending.pop())
+                if stack:
+                    state = stack.pop()
             continue
         starts, group_starts = group_starts, False
-        if brace == b"}":
-            if state.dest == "style" and stack and stack[-1].dest == "stylesheet":
-                named = _HEADING_NAME.match("".join(entry))
-                outline = entry_level if named is None else int(named.group(1)) - 1
-                if entry_style is not None and outline is not None and outline < 9:
-                    style_levels[entry_style] = outline
-            if state.dest == "header" and stack and stack[-1].dest != "header":
-                header_lines.append(take_line())
-                if outer_pending:
-                    pending.extend(outer_pending.pop())
-            if stack:
-                state = stack.pop()
-            continue
         if newline:
             continue
         if word is not None:

@@ -665,6 +665,14 @@ def test_odt_headers_and_footers_come_from_the_master_pages_once_each() -> None:
     ]
 
 
+def test_a_list_nested_thousands_deep_is_refused_not_a_crash() -> None:
+    deep = "<text:list><text:list-item>" * 3000 + "<text:p>deep</text:p>"
+    body = f"<office:text>{deep}{'</text:list-item></text:list>' * 3000}</office:text>"
+    assert refused(odf_bytes(ODT, body), "deep.odt") == (
+        "deep.odt: nested too deeply to read (a damaged file?)"
+    )
+
+
 def test_odt_control_characters_are_dropped() -> None:
     body = "<office:text><text:p>a&#xFFFD;b&#x85;c</text:p></office:text>"
     assert load_bytes(odf_bytes(ODT, body), "c.odt").text == "abc"

@@ -168,7 +168,12 @@ def _load(
         raise FileRefused(f"{display}: empty file")
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(display, len(data))
-    extracted = _extract(ftype, data, display, progress, depth)
+    try:
+        extracted = _extract(ftype, data, display, progress, depth)
+    except RecursionError:
+        # Readers walk nested structures (lists in lists, groups, parts) recursively; real
+        # documents nest a few dozen deep, a crafted one thousands: refused, never a crash.
+        raise FileRefused(f"{display}: nested too deeply to read (a damaged file?)") from None
     # The one place every extractor's text passes: nothing a document holds that would garble
     # the model's input or the terminal (U+FFFD, surrogates, control characters) goes further.
     return Attachment(

@@ -572,3 +572,22 @@ def test_a_slide_of_tens_of_megabytes_is_read_in_little_memory(tmp_path: Path) -
     assert result["refused"] is False
     assert int(str(result["chars"])) > 60_000 * 4
     assert peak_kib < 150 * 1024, peak_kib
+
+
+def test_a_word_table_row_of_thousands_of_cells_is_cut_at_the_column_cap() -> None:
+    from chatpro.files.tabular import MAX_TABLE_COLUMNS
+
+    header = [f"h{i}" for i in range(MAX_TABLE_COLUMNS + 50)]
+    data = fs.docx_bytes(["Before"], [header, ["v"] * len(header)], ["After"])
+    lines = load_bytes(data, "wide.docx").text.splitlines()
+    head = next(line for line in lines if line.startswith("| h0 |"))
+    assert head.count(" | ") == MAX_TABLE_COLUMNS - 1
+    assert head.endswith(f"| h{MAX_TABLE_COLUMNS - 1} |")
+    assert "After" in lines
+
+
+def test_a_paragraph_inside_thousands_of_content_controls_is_read() -> None:
+    deep = "<w:sdt><w:sdtContent>" * 3000
+    body = deep + fs.docx_paragraph("Deep inside") + "</w:sdtContent></w:sdt>" * 3000
+    text = load_bytes(fs.docx_bytes(document=fs.document_xml(body)), "deep.docx").text
+    assert text == "Deep inside"

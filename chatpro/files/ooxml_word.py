@@ -18,6 +18,7 @@ from xml.etree import ElementTree as ET
 from chatpro.files import charts
 from chatpro.files.common import Extracted, Progress, TextBuilder
 from chatpro.files.ooxml import Package, open_package
+from chatpro.files.tabular import MAX_TABLE_COLUMNS
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
@@ -316,6 +317,8 @@ class _Doc:
     def row(self, tr: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
         cells: list[str] = []
         for tc in _children(tr, W + "tc"):
+            if len(cells) >= MAX_TABLE_COLUMNS:
+                break  # a row of thousands of cells is not a table a reader can use
             parts: list[str] = []
             for child in _children(tc, W + "p", W + "tbl"):
                 if child.tag == W + "p":
@@ -443,6 +446,11 @@ def _stream_body(
     total = package.infos[part.lstrip("/")].file_size
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     stack: list[ET.Element] = []
+    # for each open element below w:body: how many of it and its ancestors there are not
+    # containers, the first such tag, and whether one is an mc:Fallback (kept as the stack
+    # grows, so a paragraph nested thousands deep costs no more than one at the top)
+    paths: list[tuple[int, str, bool]] = []
+    top = (0, "", False)
     done = 0
     table_width = 0  # columns of the top-level table being streamed; 0 outside tables
     try:
@@ -452,22 +460,31 @@ def _stream_body(
                 # start/end events always carry an element
                 event, elem = cast("tuple[str, ET.Element]", item)
                 if event == "start":
+                    if len(stack) >= 2:
+                        outers, first, fallback = paths[-1] if len(stack) > 2 else top
+                        tag = elem.tag
+                        if tag not in _BODY_CONTAINERS:
+                            outers, first = outers + 1, first or tag
+                        paths.append((outers, first, fallback or tag == MC + "Fallback"))
                     stack.append(elem)
                     continue
                 stack.pop()
+                if len(stack) >= 2:
+                    paths.pop()
                 tag = elem.tag
                 if tag not in (W + "p", W + "tr", W + "tbl") or len(stack) < 2:
                     continue
                 if stack[1].tag != W + "body":
                     continue
-                path = [el.tag for el in stack[2:]]
-                outer = [t for t in path if t not in _BODY_CONTAINERS]
-                if any(t == MC + "Fallback" for t in path):
+                # the element's ancestors below w:body
+                outers, first, fallback = paths[-1] if len(stack) > 2 else top
+                if fallback:
                     continue
-                if tag == W + "p" and not outer:
+                in_table = outers == 1 and first == W + "tbl"
+                if tag == W + "p" and not outers:
                     for line in doc.paragraph(elem, rels):
                         builder.line(line)
-                elif tag == W + "tr" and outer == [W + "tbl"]:
+                elif tag == W + "tr" and in_table:
                     cells = doc.row(elem, rels)
                     if table_width == 0:
                         table_width = max(len(cells), 1)
@@ -477,7 +494,7 @@ def _stream_body(
                     else:
                         cells += [""] * (table_width - len(cells))
                         builder.line("| " + " | ".join(cells) + " |")
-                elif tag == W + "tbl" and not outer:
+                elif tag == W + "tbl" and not outers:
                     table_width = 0
                     builder.line("")
                 else:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import cast
 from xml.etree import ElementTree as ET
@@ -36,6 +35,15 @@ _NOT_CODE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
 MAX_SHARED_CHARS = 4 * MAX_TEXT_CHARS
 """Shared strings kept past this are blanked: a workbook cannot make us hold more than this."""
 
+MAX_SHARED_STRINGS = 200_000
+"""Shared strings read: Excel stores them in order of first use, so the rows a reader sends (the
+first MAX_TABLE_ROWS of each sheet) use the early ones; millions of them would cost seconds and
+hundreds of MiB. A cell that uses a later one is blank, with a notice."""
+
+MAX_WORKBOOK_CELLS = 200_000
+"""Cells read in a whole workbook: past them a sheet's rows are counted, not read, and later
+sheets are left out (2,000 rows of 16,384 cells would otherwise cost tens of seconds)."""
+
 
 def _is_date_format(code: str) -> bool:
     bare = _NOT_CODE.sub("", code)
@@ -50,6 +58,9 @@ class _Workbook:
         self.main = main.lstrip("/")
         self.notices: list[str] = []
         self.shared: list[str] = []
+        self.shared_cut = False  # MAX_SHARED_STRINGS were read and more followed
+        self.shared_missed = False  # a cell used a shared string past the cut
+        self.cells = 0  # cells read so far, against MAX_WORKBOOK_CELLS
         self.date_styles: set[int] = set()
         self.date1904 = False
         self.sheets: list[tuple[str, str | None, bool]] = []  # name, part, hidden
@@ -99,11 +110,23 @@ class _Workbook:
             self.sheets.append((sheet.get("name") or "?", part, hidden))
 
     def _load_shared(self, part: str) -> None:
-        total = 0
-        for si in _stream_elements(self.package, part, S + "si"):
-            text = _rich_text(si)
-            total += len(text)
-            self.shared.append(text if total <= MAX_SHARED_CHARS else "")
+        """The shared strings, parsed by callbacks (no element is built: a workbook may hold
+        hundreds of thousands), up to MAX_SHARED_STRINGS."""
+        target = _SharedStrings()
+        parser = ET.XMLParser(target=target)
+        try:
+            for chunk in self.package.xml_chunks(part):
+                parser.feed(chunk)
+                if len(target.items) >= MAX_SHARED_STRINGS:
+                    self.shared_cut = True
+                    break
+            else:
+                parser.close()
+        except ET.ParseError:
+            raise self.package.refuse(
+                f"corrupt Excel workbook (unreadable {part.lstrip('/')})"
+            ) from None
+        self.shared = target.items[:MAX_SHARED_STRINGS]
 
     def _load_styles(self, part: str) -> None:
         root = self.parse_xml(part)
@@ -139,6 +162,8 @@ class _Workbook:
             try:
                 return self.shared[int(raw)]
             except (ValueError, IndexError):
+                if self.shared_cut and raw.strip().isdigit():
+                    self.shared_missed = True
                 return ""
         if kind == "b":
             return "TRUE" if raw.strip() in ("1", "true") else "FALSE"
@@ -204,16 +229,53 @@ def _rich_text(el: ET.Element) -> str:
     return _unescape("".join(parts))
 
 
-def _stream_elements(package: Package, part: str, tag: str) -> Iterator[ET.Element]:
-    """Each finished TAG element of PART, streamed; each is dropped after the caller has it."""
-    try:
-        for elem, stack in package.ended(part):
-            if elem.tag == tag:
-                yield elem
-                if stack:
-                    stack[-1].remove(elem)
-    except ET.ParseError:
-        raise package.refuse(f"corrupt Excel workbook (unreadable {part.lstrip('/')})") from None
+class _SharedStrings:
+    """An XMLParser target keeping each string item's text, as _rich_text reads it: the text of
+    its own <t>, and of the first <t> of each run <r>; phonetic guides (rPh) left out."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.parts: list[str] = []
+        self.depth = 0  # 0 outside an item, 1 in <si>, 2 in its child, 3 in a grandchild...
+        self.child = ""  # the tag of the item's current child
+        self.run_text_seen = False
+        self.keep = False  # inside a <t> whose text counts, before any child of it
+        self.chars = 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if not self.depth:
+            if tag == S + "si":
+                self.depth = 1
+                self.parts = []
+            return
+        self.depth += 1
+        if self.depth == 2:
+            self.child = tag
+            self.run_text_seen = False
+            self.keep = tag == S + "t"
+        elif (
+            self.depth == 3 and self.child == S + "r" and tag == S + "t" and not self.run_text_seen
+        ):
+            self.run_text_seen = True
+            self.keep = True
+        else:
+            self.keep = False
+
+    def end(self, tag: str) -> None:
+        if self.depth == 1:
+            text = _unescape("".join(self.parts))
+            self.chars += len(text)
+            self.items.append(text if self.chars <= MAX_SHARED_CHARS else "")
+        if self.depth:
+            self.depth -= 1
+        self.keep = False
+
+    def data(self, text: str) -> None:
+        if self.keep:
+            self.parts.append(text)
+
+    def close(self) -> None:
+        return None
 
 
 _COLUMN = re.compile(r"([A-Za-z]{1,3})")
@@ -236,12 +298,26 @@ MAX_COLUMNS = 1_000
 XFD1 must not widen every row of the table to 16,384 columns."""
 
 
-_ROW_WITH_CELLS = re.compile(
-    rb"<(?:[A-Za-z_][\w.-]*:)?row\b[^>]*(?<!/)>\s*<(?:[A-Za-z_][\w.-]*:)?c\b"
-)
+_ROW_WITH_CELLS = re.compile(rb"row\b[^>]*(?<!/)>\s*<(?:[A-Za-z_][\w.-]*:)?c\b")
+"""A row start tag followed by a cell. It begins with a literal so the regex engine can skip to
+each "row" at memory speed (a pattern that begins with "<" tries every tag: ten times slower)."""
+
+_TAG_PREFIX = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?")
 
 
-_ROW_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b")
+def _last_row_start(window: bytes) -> int:
+    """Where the last row start tag in WINDOW begins (its "<"), or -1."""
+    end = len(window)
+    while (at := window.rfind(b"row", 0, end)) > 0:
+        lt = window.rfind(b"<", max(0, at - 64), at)
+        if (
+            lt >= 0
+            and _TAG_PREFIX.fullmatch(window, lt, at)
+            and window[at + 3 : at + 4] in (b" ", b">", b"/", b"\t", b"\n", b"\r")
+        ):
+            return lt
+        end = at
+    return -1
 
 
 def _self_closing(chunk: bytes, start: int) -> bool:
@@ -286,11 +362,11 @@ def _sheet_rows(book: _Workbook, part: str) -> tuple[list[list[str]], int, bool,
             if counting:
                 estimated = True
                 window = tail + chunk
-                starts = [m.start() for m in _ROW_START.finditer(window)]
-                if not starts:
+                last = _last_row_start(window)
+                if last < 0:
                     tail = window[-64:]
                     continue
-                last = starts[-1]  # this row may go on in the next chunk: count it then
+                # the last row may go on in the next chunk: count it then
                 total += sum(1 for _ in _ROW_WITH_CELLS.finditer(window, 0, last))
                 tail = window[last:]
                 continue
@@ -301,6 +377,12 @@ def _sheet_rows(book: _Workbook, part: str) -> tuple[list[list[str]], int, bool,
                     stack.append(elem)
                     continue
                 stack.pop()
+                if elem.tag == S + "c" and stack:
+                    book.cells += 1
+                    if len(stack[-1]) > MAX_COLUMNS:  # a cell past the column cap: dropped now
+                        del stack[-1][-1]
+                        wide = True
+                    continue
                 if elem.tag != S + "row":
                     continue
                 values, cut_columns = _row_values(book, elem)
@@ -311,18 +393,27 @@ def _sheet_rows(book: _Workbook, part: str) -> tuple[list[list[str]], int, bool,
                     total += 1
                     if total <= MAX_TABLE_ROWS:
                         rows.append(values)
-            if total >= MAX_TABLE_ROWS:
+            if total >= MAX_TABLE_ROWS or book.cells >= MAX_WORKBOOK_CELLS:
                 counting = True
-                last = max((m.start() for m in _ROW_START.finditer(chunk)), default=-1)
+                last = _last_row_start(chunk)
                 if last >= 0 and chunk.find(b"row>", last) < 0 and not _self_closing(chunk, last):
                     tail = chunk[last:]  # a row the parser has not finished: counted from here
-        if not counting:
+        if counting:
+            total += sum(1 for _ in _ROW_WITH_CELLS.finditer(tail))  # the last row
+        else:
             parser.close()
     except ET.ParseError:
         raise book.package.refuse(
             f"corrupt Excel workbook (unreadable {part.lstrip('/')})"
         ) from None
     return rows, total, estimated, wide
+
+
+def _budget_notice(where: str, kept: int, total: int) -> str:
+    return (
+        f"{where}: only the first {kept:,} of about {total:,} rows are sent "
+        f"(a workbook is read up to its first {MAX_WORKBOOK_CELLS:,} cells)"
+    )
 
 
 def extract_xlsx(data: bytes, name: str, progress: Progress | None = None) -> Extracted:
@@ -336,6 +427,12 @@ def extract_xlsx(data: bytes, name: str, progress: Progress | None = None) -> Ex
         builder.line(f"## Sheet: {sheet_name}" + (" (hidden)" if hidden else ""))
         if sheet_part is None:
             builder.line("(a chart sheet: no cells)")
+        elif book.cells >= MAX_WORKBOOK_CELLS:
+            builder.line("(not read)")
+            notices.append(
+                f"sheet {sheet_name}: left out (a workbook is read up to its first "
+                f"{MAX_WORKBOOK_CELLS:,} cells)"
+            )
         else:
             rows, total, estimated, wide = _sheet_rows(book, sheet_part)
             lines = pipe_table(rows)
@@ -343,6 +440,8 @@ def extract_xlsx(data: bytes, name: str, progress: Progress | None = None) -> Ex
                 builder.line(line)
             if total > MAX_TABLE_ROWS:
                 notices.append(rows_notice(f"sheet {sheet_name}", total, about=estimated))
+            elif total > len(rows):
+                notices.append(_budget_notice(f"sheet {sheet_name}", len(rows), total))
             if wide:
                 notices.append(
                     f"sheet {sheet_name}: columns past the {MAX_COLUMNS:,}th are left out"
@@ -352,6 +451,11 @@ def extract_xlsx(data: bytes, name: str, progress: Progress | None = None) -> Ex
             progress(number, len(book.sheets))
         if builder.full:
             break
+    if book.shared_missed:
+        notices.append(
+            f"only the first {MAX_SHARED_STRINGS:,} shared strings are read: "
+            "cells that use later ones are blank"
+        )
     return Extracted(builder.text(), builder.truncated, notices=tuple(notices))
 
 

@@ -1,0 +1,67 @@
+"""Hostile files cost bounded time and memory and never crash (issue 11): each crafted shape
+that once took seconds, hundreds of MiB or an internal error, shrunk by a monkeypatched cap,
+with what the user sees now: the text still read, the notice, or the one-line refusal."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from chatpro.files import load_bytes
+from tests.test_extract_newtypes import SML, xlsx_bytes
+
+# --- .xlsx --------------------------------------------------------------------------------
+
+
+def test_xlsx_shared_strings_past_the_cap_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 3M shared strings took 44 s and 277 MB
+    monkeypatch.setattr("chatpro.files.xlsx.MAX_SHARED_STRINGS", 3)
+    rows = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>4</v></c></row>'
+    shared = ["alpha", "<r><t>be</t></r><r><rPr/><t>ta</t></r>", "c", "d", "epsilon"]
+    att = load_bytes(xlsx_bytes({"S": rows}, shared), "many.xlsx")
+    assert "| alpha |" in att.text and "epsilon" not in att.text
+    assert att.notices == (
+        "only the first 3 shared strings are read: cells that use later ones are blank",
+    )
+
+
+def with_shared(data: bytes, items: str) -> bytes:
+    """DATA (an xlsx_bytes workbook) with its shared strings part replaced by ITEMS."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/sharedStrings.xml":
+                body = f'<sst xmlns="{SML}">{items}</sst>'.encode()
+            dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def test_xlsx_shared_rich_text_without_phonetic_guides() -> None:
+    rows = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+    items = (
+        '<si><r><t>To</t></r><r><rPr><b/></rPr><t xml:space="preserve">kyo</t></r>'
+        "<rPh><t>x</t></rPh><phoneticPr/></si><si><t>Osaka_x005F_</t><rPh><t>y</t></rPh></si>"
+    )
+    att = load_bytes(with_shared(xlsx_bytes({"S": rows}, ["-"]), items), "j.xlsx")
+    assert "| Tokyo | Osaka_ |" in att.text
+
+
+def test_xlsx_cells_past_the_workbook_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 140 rows of 16,384 cells took 19.8 s; now the workbook is read up to a budget of cells
+    monkeypatch.setattr("chatpro.files.xlsx.MAX_WORKBOOK_CELLS", 40)
+    monkeypatch.setattr("chatpro.files.ooxml.CHUNK_BYTES", 256)
+    rows = "".join(
+        f'<row r="{i}"><c r="A{i}"><v>{i}</v></c><c r="B{i}"><v>{i * 10}</v></c></row>'
+        for i in range(1, 201)
+    )
+    att = load_bytes(xlsx_bytes({"Wide": rows, "Later": rows}, []), "wide.xlsx")
+    assert "| 1 | 10 |" in att.text and "| 200 | 2000 |" not in att.text
+    assert "## Sheet: Later\n(not read)" in att.text
+    first, second = att.notices
+    assert first.startswith("sheet Wide: only the first ")
+    assert "of about 200 rows are sent (a workbook is read up to its first 40 cells)" in first
+    assert second == "sheet Later: left out (a workbook is read up to its first 40 cells)"

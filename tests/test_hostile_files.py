@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from email.message import EmailMessage
 
 import pytest
 
@@ -65,3 +66,35 @@ def test_xlsx_cells_past_the_workbook_budget(monkeypatch: pytest.MonkeyPatch) ->
     assert first.startswith("sheet Wide: only the first ")
     assert "of about 200 rows are sent (a workbook is read up to its first 40 cells)" in first
     assert second == "sheet Later: left out (a workbook is read up to its first 40 cells)"
+
+
+# --- .eml ---------------------------------------------------------------------------------
+
+
+def test_eml_huge_header_is_cut_before_it_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # an 8.8 MB Subject took 564 s and 1 GB in the stdlib's header parser
+    monkeypatch.setattr("chatpro.files.eml.MAX_HEADER_CHARS", 40)
+    words = " ".join(f"word{i}" for i in range(100))
+    data = f"From: a@example.com\r\nSubject: {words}\r\n\r\nThe body survives.\r\n".encode()
+    att = load_bytes(data, "long.eml")
+    assert "Subject: word0 word1" in att.text and "word99" not in att.text
+    assert "The body survives." in att.text
+    assert att.notices == ("header Subject cut at 40 characters",)
+
+
+def test_eml_attachments_past_the_cap_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 3,000 attachments took 1.9 s; 50,000 would fit in 10 MB
+    monkeypatch.setattr("chatpro.files.eml.MAX_ATTACHMENTS", 2)
+    msg = EmailMessage()
+    msg["From"] = "a@example.com"
+    msg["Subject"] = "files"
+    msg.set_content("see attached")
+    for i in range(5):
+        msg.add_attachment(
+            f"note {i}".encode(), maintype="text", subtype="plain", filename=f"n{i}.txt"
+        )
+    att = load_bytes(msg.as_bytes(), "many.eml")
+    assert "note 1" in att.text and "n2.txt" not in att.text
+    assert att.notices == (
+        "only the first 2 of 5 attachments are read (save the others and send them on their own)",
+    )

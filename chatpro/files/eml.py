@@ -17,6 +17,25 @@ from chatpro.errors import FileRefused
 from chatpro.files.common import Extracted, TextBuilder
 
 HEADERS = ("From", "To", "Cc", "Date", "Subject")
+
+MAX_HEADER_CHARS = 16_384
+"""A header value is parsed up to this many characters: the stdlib's header parser slows down
+faster than the header grows (one 8 MB Subject took minutes and 1 GB)."""
+
+
+class _BoundedPolicy(policy.EmailPolicy):
+    """policy.default, with each header value cut at MAX_HEADER_CHARS before it is parsed."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if len(value) > MAX_HEADER_CHARS:
+            value = value[:MAX_HEADER_CHARS]
+        return super().header_fetch_parse(name, value)  # type: ignore[no-any-return]
+
+
+_POLICY = _BoundedPolicy()
+
+MAX_ATTACHMENTS = 100
+"""Attachments extracted; the rest are counted in a notice (each costs a loader's work)."""
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:", re.MULTILINE)
 _KNOWN_HEADERS = re.compile(
     rb"^(from|to|subject|date|received|message-id|mime-version|return-path|delivered-to|cc|"
@@ -121,12 +140,15 @@ def extract_eml(data: bytes, name: str, depth: int = 0) -> Extracted:
         decode_text(data, name)
         raise FileRefused(f"{name}: not an email (no mail headers such as From: and Subject:)")
     try:
-        message = BytesParser(policy=policy.default).parsebytes(data)
+        message = BytesParser(policy=_POLICY).parsebytes(data)
     except Exception:  # noqa: BLE001 - the parser is lenient; anything it raises is damage
         raise FileRefused(f"{name}: corrupt email (it could not be parsed)") from None
     assert isinstance(message, EmailMessage)
     builder = TextBuilder()
     notices: list[str] = []
+    for header, raw in message.raw_items():
+        if header.title() in HEADERS and len(raw) > MAX_HEADER_CHARS:
+            notices.append(f"header {header.title()} cut at {MAX_HEADER_CHARS:,} characters")
     for header in HEADERS:
         try:
             value = message.get(header)
@@ -138,10 +160,18 @@ def extract_eml(data: bytes, name: str, depth: int = 0) -> Extracted:
     body = _body(message)
     for line in body.splitlines():
         builder.line(line)
+    seen = 0
     for part in message.iter_attachments():
         if builder.full:
             break
-        _attachment(part, builder, notices, depth)
+        seen += 1
+        if seen <= MAX_ATTACHMENTS:
+            _attachment(part, builder, notices, depth)
+    if seen > MAX_ATTACHMENTS:
+        notices.append(
+            f"only the first {MAX_ATTACHMENTS:,} of {seen:,} attachments are read "
+            "(save the others and send them on their own)"
+        )
     return Extracted(builder.text(), builder.truncated, notices=tuple(notices))
 
 

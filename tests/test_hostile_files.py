@@ -11,7 +11,7 @@ from email.message import EmailMessage
 import pytest
 
 from chatpro.files import load_bytes
-from tests.test_extract_newtypes import SML, xlsx_bytes
+from tests.test_extract_newtypes import ODP, ODT, SML, odf_bytes, xlsx_bytes
 
 # --- .xlsx --------------------------------------------------------------------------------
 
@@ -97,4 +97,36 @@ def test_eml_attachments_past_the_cap_are_counted(monkeypatch: pytest.MonkeyPatc
     assert "note 1" in att.text and "n2.txt" not in att.text
     assert att.notices == (
         "only the first 2 of 5 attachments are read (save the others and send them on their own)",
+    )
+
+
+# --- .odt / .odp --------------------------------------------------------------------------
+
+
+def test_odt_of_millions_of_empty_paragraphs_stops_at_the_element_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 1.5M empty paragraphs took 8.7 s
+    monkeypatch.setattr("chatpro.files.odf.MAX_ELEMENTS", 50)
+    body = "<office:text><text:p>first words</text:p>" + "<text:p/>" * 100
+    body += "<text:p>never reached</text:p></office:text>"
+    att = load_bytes(odf_bytes(ODT, body), "empty.odt")
+    assert "first words" in att.text and "never reached" not in att.text
+    assert att.notices == (
+        "only the start of the OpenDocument text is read (it stops after 50 XML elements)",
+    )
+
+
+def test_odp_slide_of_a_million_shapes_keeps_what_was_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # one slide of 1M frames took 6.8 s and 440 MB
+    monkeypatch.setattr("chatpro.files.odf.MAX_ELEMENTS", 50)
+    monkeypatch.setattr("chatpro.files.ooxml.CHUNK_BYTES", 256)
+    frame = "<draw:frame><draw:text-box><text:p>{}</text:p></draw:text-box></draw:frame>"
+    shapes = "".join(frame.format(f"shape {i}") for i in range(100))
+    body = f"<office:presentation><draw:page>{shapes}</draw:page></office:presentation>"
+    att = load_bytes(odf_bytes(ODP, body), "shapes.odp")
+    assert "shape 0" in att.text and "shape 99" not in att.text
+    assert att.slides == 1
+    assert att.notices == (
+        "only the start of the OpenDocument presentation is read (it stops after 50 XML elements)",
     )

@@ -55,6 +55,11 @@ _SKIP = frozenset(
         OFFICE + "forms",
     }
 )
+MAX_ELEMENTS = 200_000
+"""XML elements of content.xml read: past them reading stops with a notice. A long book is well
+under this per 2,000,000 characters of text; millions of empty paragraphs or of shapes on one
+slide would otherwise take seconds (and a slide is held whole until it ends)."""
+
 MAX_REPEAT = 100
 """table:number-columns-repeated / -rows-repeated honoured up to this: LibreOffice writes
 16,384 repeated empty cells to the row's end, which carry nothing."""
@@ -287,8 +292,19 @@ def extract_odf(
     for line in headers:
         builder.line(line)
     slides = 0
-    for elem, stack in _stream(package, "content.xml", label):
+    notices: list[str] = []
+    for elements, (elem, stack) in enumerate(_stream(package, "content.xml", label), start=1):
         if not stack:
+            break
+        if elements > MAX_ELEMENTS:
+            pages = [e for e in stack if e.tag == DRAW + "page"]
+            if extension == ".odp" and pages:  # the slide read so far
+                slides += 1
+                _slide(doc, builder, pages[0], slides)
+            notices.append(
+                f"only the start of the {label} is read (it stops after "
+                f"{MAX_ELEMENTS:,} XML elements)"
+            )
             break
         parent = stack[-1]
         if elem.tag == OFFICE + "automatic-styles":
@@ -315,7 +331,10 @@ def extract_odf(
     if progress is not None:
         progress(1, 1)
     return Extracted(
-        builder.text(), builder.truncated, slides=slides if extension == ".odp" else None
+        builder.text(),
+        builder.truncated,
+        slides=slides if extension == ".odp" else None,
+        notices=tuple(notices),
     )
 
 

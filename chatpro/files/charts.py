@@ -18,6 +18,10 @@ DGM = "{http://schemas.openxmlformats.org/drawingml/2006/diagram}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 MAX_CHART_ROWS = 200
+
+MAX_CHART_SERIES = 255
+"""Series shown as the table's columns (with the category column, the table column cap); the
+rest are counted in a line under the table."""
 """A chart's table stops here; a plot of thousands of points is a picture, not a table."""
 
 
@@ -100,7 +104,11 @@ def chart_lines(root: ET.Element) -> list[str]:
     names: list[str] = []
     columns: list[dict[int, str]] = []
     categories: dict[int, str] = {}
+    series = 0
     for ser in plot.iter(C + "ser"):
+        series += 1
+        if series > MAX_CHART_SERIES:
+            continue
         names.append(_series_name(ser, len(names) + 1))
         cat = ser.find(C + "cat")
         if cat is None:
@@ -122,6 +130,8 @@ def chart_lines(root: ET.Element) -> list[str]:
     lines.extend(pipe_table(rows))
     if len(indexes) > MAX_CHART_ROWS:
         lines.append(f"(chart table cut at {MAX_CHART_ROWS} of {len(indexes)} rows)")
+    if series > MAX_CHART_SERIES:
+        lines.append(f"(chart table cut at {MAX_CHART_SERIES} of {series} series)")
     return lines
 
 

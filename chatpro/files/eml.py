@@ -34,6 +34,11 @@ class _BoundedPolicy(policy.EmailPolicy):
 
 _POLICY = _BoundedPolicy()
 
+MAX_LINES = 400_000
+"""Lines of a message given to the stdlib's parser, which keeps each as a string of its own: a
+10 MiB message of blank lines or quoted-printable soft breaks would cost seconds and hundreds
+of MiB. A real message with a 10 MiB attachment has about 140,000 lines of base64."""
+
 MAX_ATTACHMENTS = 100
 """Attachments extracted; the rest are counted in a notice (each costs a loader's work)."""
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:", re.MULTILINE)
@@ -139,13 +144,17 @@ def extract_eml(data: bytes, name: str, depth: int = 0) -> Extracted:
             raise FileRefused(f"{name}: not an email (it looks like {describe_bytes(data)})")
         decode_text(data, name)
         raise FileRefused(f"{name}: not an email (no mail headers such as From: and Subject:)")
+    notices: list[str] = []
+    end = _end_of_lines(data, MAX_LINES)
+    if end < len(data):
+        data = data[:end]
+        notices.append(f"the message was cut at {MAX_LINES:,} lines")
     try:
         message = BytesParser(policy=_POLICY).parsebytes(data)
     except Exception:  # noqa: BLE001 - the parser is lenient; anything it raises is damage
         raise FileRefused(f"{name}: corrupt email (it could not be parsed)") from None
     assert isinstance(message, EmailMessage)
     builder = TextBuilder()
-    notices: list[str] = []
     for header, raw in message.raw_items():
         if header.title() in HEADERS and len(raw) > MAX_HEADER_CHARS:
             notices.append(f"header {header.title()} cut at {MAX_HEADER_CHARS:,} characters")
@@ -173,6 +182,16 @@ def extract_eml(data: bytes, name: str, depth: int = 0) -> Extracted:
             "(save the others and send them on their own)"
         )
     return Extracted(builder.text(), builder.truncated, notices=tuple(notices))
+
+
+def _end_of_lines(data: bytes, count: int) -> int:
+    """Where DATA's first COUNT lines end (len(DATA) when it has no more)."""
+    if data.count(b"\n") <= count:
+        return len(data)
+    pos = 0
+    for _ in range(count):
+        pos = data.index(b"\n", pos) + 1
+    return pos
 
 
 def _body(message: EmailMessage) -> str:

@@ -588,20 +588,21 @@ def table(rows: list[Row]) -> str:
 # compiled first (compileall), on 2026-12-01 on this 2-core machine with other work running.
 TEST_SUITE = """\
 Measured by hand, not by this script (a suite run takes minutes): user+sys CPU of
-`python -m pytest -q -n 2` with its children, modules compiled first, on this 2-core machine
-with other work running, both trees in the same hour.
+`python -m pytest -q -n 2` with its children, modules compiled first, on this 2-core machine,
+all three runs in the same hour (2026-12-01, 18:10-18:20 UTC).
 
 | tree | test files | tests | user+sys CPU | wall |
 | --- | --- | --- | --- | --- |
-| 6f35c62, before the redesign | all 15 | 568 passed, 1 skipped | 98.1 s (85.5 + 12.5) | 101 s |
-| main, the same 15 files | 15 | 633 passed, 1 skipped | 46.7 s (40.2 + 6.5) | 74 s |
-| main, everything | 46 | 1,068 passed, 1 skipped | 86.4 s (74.8 + 11.6) | 122 s |
+| 6f35c62, before the redesign | all 15 | 568 passed, 1 skipped | 84.2 s (73.1 + 11.1) | 73 s |
+| main, the same 15 files | 15 | 633 passed, 1 skipped | 38.1 s (31.6 + 6.5) | 59 s |
+| main, everything | 44 | 1,144 passed, 1 skipped | 126.5 s (115.7 + 10.8) | 142 s |
 
-The tests that existed before the redesign (grown by 65 since) now take 0.48× the CPU time
-(issue 10's goal: at most half), because most end-to-end tests run whole commands in-process
-through `chatpro.cli.main.main` instead of starting an interpreter and importing openai each
-time; real processes remain for signals, concurrency, crashes, completion and terminals. The
-whole suite now has 1.9× the tests and still uses 0.88× the old suite's CPU time. Without
+The tests that existed before the redesign (grown by 65 since) take 0.45× the CPU time (issue
+10's goal: at most half), because most end-to-end tests run whole commands in-process through
+`chatpro.cli.main.main` instead of starting an interpreter and importing openai each time; real
+processes remain for signals, concurrency, crashes, completion and terminals. The whole suite
+has 2.0× the tests and uses 1.5× the old suite's CPU time; the costliest are the report
+summary's tests over generated logs and the memory tests over multi-megabyte documents. Without
 compiled modules (PYTHONDONTWRITEBYTECODE=1 and no __pycache__) every chatpro subprocess
 compiles chatpro again, which costs about 20 s more.
 """

@@ -313,3 +313,28 @@ def test_a_flood_of_operands_keeps_a_bounded_number() -> None:
     (params, op), *_ = operations(b"BI /W 1 " + b"0 " * 20_000 + b"ID xx EI (after) Tj")
     assert op == b"Tj" and params == [b"after"]
     assert list(operations(b"BI /W 1 " + b"0 " * 40_000 + b"ID xx EI (after) Tj")) == []
+
+
+def type3_pdf(scale: str, width: int, content: bytes) -> bytes:
+    """A page drawn with a Type3 font whose /FontMatrix is SCALE and every glyph WIDTH wide
+    in its own glyph units (TeX's bitmap fonts are Type3 with such matrices)."""
+    names = " ".join("/" + chr(c) for c in range(97, 123))
+    procs = " ".join(f"/{chr(c)} 4 0 R" for c in range(97, 123))
+    font = (
+        f"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 100 100] "
+        f"/FontMatrix [{scale} 0 0 {scale} 0 0] /CharProcs << {procs} >> "
+        f"/Encoding << /Type /Encoding /Differences [97 {names}] >> "
+        f"/FirstChar 97 /LastChar 122 /Widths [{' '.join([str(width)] * 26)}] >>"
+    ).encode()
+    return pdf([content], resources=b"/Font << /T3 3 0 R >>", extra=(font, stream(b"0 0 d0")))
+
+
+def test_type3_widths_are_scaled_by_the_font_matrix() -> None:
+    # every glyph is half an em wide at 12 pt: "hello" ends at 102; "world" starts a word
+    # space later, "er" half a point later (the same word)
+    content = (
+        b"BT /T3 12 Tf 72 700 Td (hello) Tj ET BT /T3 12 Tf 106 700 Td (world) Tj ET\n"
+        b"BT /T3 12 Tf 72 680 Td (tight) Tj ET BT /T3 12 Tf 102.5 680 Td (er) Tj ET\n"
+    )
+    for scale, width in (("0.01", 50), ("0.001", 500), ("0.0001", 5000)):
+        assert text_of(type3_pdf(scale, width, content)) == "hello world\ntighter", scale

@@ -115,10 +115,13 @@ def codec_from_pypdf(font_dict: Any) -> FontCodec:
     from pypdf.generic._font import Font
 
     font = Font.from_font_resource(font_dict)
+    scale = _type3_scale(font_dict)
     widths = font.character_widths
+    if scale != 1.0:
+        widths = {k: _num(v, 0.0) * scale for k, v in widths.items()}
     default = _num(widths.get("default", 500), 500.0)
     space_char = font.space_char
-    space_width = _num(font.space_width, 250.0)
+    space_width = _num(font.space_width, 250.0) * scale
     if _num(widths.get(space_char, 0), 0.0) == 0:
         space_width = 200.0  # pypdf's extract_text default when the font gives no space width
     cmap = font.character_map
@@ -147,6 +150,21 @@ def codec_from_pypdf(font_dict: Any) -> FontCodec:
         if isinstance(k, str) and len(k) == 1 and isinstance(v, str)
     }
     return FontCodec(space_width, codec=str(encoding), to_text=to_text, char_widths=char_widths)
+
+
+def _type3_scale(font_dict: Any) -> float:
+    """What turns a Type3 font's widths into thousandths of an em: its /FontMatrix maps glyph
+    space to text space (a bitmap font from TeX has widths in units of its own; pypdf reads them
+    as thousandths, so every glyph seemed metres wide and the words after it were glued on)."""
+    try:
+        if font_dict.get("/Subtype") != "/Type3":
+            return 1.0
+        matrix = font_dict.get("/FontMatrix")
+        matrix = matrix.get_object() if hasattr(matrix, "get_object") else matrix
+        scale = abs(float(matrix[0])) * 1000
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+        return 1.0
+    return scale if math.isfinite(scale) and scale > 0 else 1.0
 
 
 def _fixed_widths() -> list[float]:

@@ -83,6 +83,23 @@ def _central_directory_entries(data: bytes) -> int:
     return data.count(b"PK\x01\x02", start, min(len(data), start + cd_size))
 
 
+def relationships(root: ET.Element, folder: str) -> dict[str, tuple[str, str]]:
+    """A parsed .rels part's relationships: id -> (type's last word, e.g. "chart", target part
+    name resolved against FOLDER, the folder of the part they belong to). External targets
+    (hyperlinks, linked files) are left out."""
+    found: dict[str, tuple[str, str]] = {}
+    for rel in root.iter(_REL_NS + "Relationship"):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External" or not target:
+            continue
+        if target.startswith("/"):
+            resolved = target.lstrip("/")
+        else:
+            resolved = posixpath.normpath(posixpath.join(folder, target))
+        found[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], resolved)
+    return found
+
+
 class Package:
     """A zip package that passed the guard; its parts are read through here, bounded."""
 
@@ -203,19 +220,7 @@ class Package:
         folder, _, base = part.lstrip("/").rpartition("/")
         rels_part = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
         root = self.side_xml(rels_part)
-        found: dict[str, tuple[str, str]] = {}
-        if root is None:
-            return found
-        for rel in root.iter(_REL_NS + "Relationship"):
-            target = rel.get("Target", "")
-            if rel.get("TargetMode") == "External" or not target:
-                continue
-            if target.startswith("/"):
-                resolved = target.lstrip("/")
-            else:
-                resolved = posixpath.normpath(posixpath.join(folder, target))
-            found[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], resolved)
-        return found
+        return {} if root is None else relationships(root, folder)
 
     def side_xml(self, part: str, notices: list[str] | None = None) -> ET.Element | None:
         """A small part parsed whole, or None when it is missing, too large or does not parse

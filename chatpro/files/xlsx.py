@@ -20,12 +20,11 @@ from xml.etree import ElementTree as ET
 
 from chatpro.errors import FileRefused
 from chatpro.files.common import MAX_TEXT_CHARS, Extracted, Progress, TextBuilder
-from chatpro.files.ooxml import CONTENT_TYPES, Package
+from chatpro.files.ooxml import CONTENT_TYPES, Package, relationships
 from chatpro.files.tabular import MAX_TABLE_ROWS, pipe_table, rows_notice
 
 S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-PR = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 # Builtin number formats that are dates or times (ECMA-376 18.8.30, plus the East Asian ids).
 _BUILTIN_DATES = frozenset([*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)])
@@ -74,22 +73,13 @@ class _Workbook:
             ) from None
 
     def rels(self, part: str) -> dict[str, tuple[str, str]]:
-        """Relationship id -> (type, target part) for PART."""
+        """Relationship id -> (type's last word, target part) for PART; a .rels part that does
+        not parse refuses the workbook (its sheets cannot be found without it)."""
         folder, base = posixpath.split(part)
         rels_part = posixpath.join(folder, "_rels", base + ".rels")
         if not self.package.has(rels_part):
             return {}
-        found: dict[str, tuple[str, str]] = {}
-        for rel in self.parse_xml(rels_part).iter(PR + "Relationship"):
-            target = rel.get("Target") or ""
-            if rel.get("TargetMode") == "External" or not target:
-                continue
-            if target.startswith("/"):
-                resolved = target.lstrip("/")
-            else:
-                resolved = posixpath.normpath(posixpath.join(folder, target))
-            found[rel.get("Id") or ""] = (rel.get("Type") or "", resolved)
-        return found
+        return relationships(self.parse_xml(rels_part), folder)
 
     def load(self) -> None:
         root = self.parse_xml(self.main)
@@ -98,14 +88,14 @@ class _Workbook:
             self.date1904 = True
         rels = self.rels(self.main)
         for kind, target in rels.values():
-            if kind.endswith("/sharedStrings") and self.package.has(target):
+            if kind == "sharedStrings" and self.package.has(target):
                 self._load_shared(target)
-            elif kind.endswith("/styles") and self.package.has(target):
+            elif kind == "styles" and self.package.has(target):
                 self._load_styles(target)
         sheets = root.find(S + "sheets")
         for sheet in sheets if sheets is not None else []:
             kind, target = rels.get(sheet.get(R + "id") or "", ("", ""))
-            part = target if kind.endswith("/worksheet") and self.package.has(target) else None
+            part = target if kind == "worksheet" and self.package.has(target) else None
             hidden = sheet.get("state") in ("hidden", "veryHidden")
             self.sheets.append((sheet.get("name") or "?", part, hidden))
 

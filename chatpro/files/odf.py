@@ -21,6 +21,7 @@ from chatpro.errors import FileRefused
 from chatpro.files.common import Extracted, Progress, TextBuilder
 from chatpro.files.ooxml import Package
 from chatpro.files.tabular import pipe_table
+from chatpro.files.types import SUPPORTED
 
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
@@ -29,10 +30,12 @@ OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 PRES = "{urn:oasis:names:tc:opendocument:xmlns:presentation:1.0}"
 STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
 
-MIMETYPES = {
-    ".odt": ("application/vnd.oasis.opendocument.text", "OpenDocument text"),
-    ".odp": ("application/vnd.oasis.opendocument.presentation", "OpenDocument presentation"),
-}
+def _kind(extension: str) -> tuple[str, str]:
+    """The mimetype an OpenDocument file of EXTENSION must name, and its label."""
+    ftype = SUPPORTED[extension]
+    return ftype.mime, ftype.label
+
+
 _KINDS = {
     "application/vnd.oasis.opendocument.text": "an OpenDocument text",
     "application/vnd.oasis.opendocument.text-template": "an OpenDocument text template",
@@ -248,7 +251,7 @@ def _stream(
 
 def open_odf(data: bytes, name: str, extension: str) -> Package:
     """DATA guarded as an OpenDocument package of the kind EXTENSION names, else refused."""
-    mime, label = MIMETYPES[extension]
+    mime, label = _kind(extension)
     phrase = "an " + label
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         from chatpro.files.sniff import describe_bytes
@@ -274,7 +277,7 @@ def extract_odf(
     data: bytes, name: str, extension: str, progress: Progress | None = None
 ) -> Extracted:
     package = open_odf(data, name, extension)
-    label = MIMETYPES[extension][1]
+    label = _kind(extension)[1]
     doc = _Doc()
     headers: list[str] = []
     footers: list[str] = []

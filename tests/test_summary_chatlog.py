@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from chatpro.chatlog import ChatLog
 from chatpro.chatlog.blocks import Skipped
 from chatpro.chatlog.records import Window, dump_line, make_record
 from chatpro.chatlog.totals import client_model_totals
+from tests.summary_support import unsummarised_copy
 from tests.test_report_perf_equivalence import HOSTILE, NOW, _log
 
 QUERIES = [
@@ -75,17 +75,8 @@ def answers(path: Path, days: tuple[int, ...] = (90, 30)) -> list[object]:
 
 def reference(path: Path, tmp_path: Path, days: tuple[int, ...] = (90, 30)) -> list[object]:
     """The answers from a copy of the log with no summary beside it, none written."""
-    copy = tmp_path / "reference" / path.name
-    shutil.rmtree(copy.parent, ignore_errors=True)
-    copy.parent.mkdir()
-    shutil.copyfile(path, copy)
-    old = summary.MIN_BYTES
-    summary.MIN_BYTES = 1 << 62
-    try:
+    with unsummarised_copy(path, tmp_path) as copy:
         result = answers(copy, days)
-    finally:
-        summary.MIN_BYTES = old
-    assert not summary.path_for(copy).exists()
     return [
         (rows, chats, [w.replace(str(copy), str(path)) for w in warns])
         for rows, chats, warns in result

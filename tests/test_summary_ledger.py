@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from chatpro import summary
 from chatpro.errors import StorageError
 from chatpro.usage import Ledger
 from chatpro.usage import spend as spend_mod
+from tests.summary_support import unsummarised_copy
 from tests.usage_support import GPT4O, GPT35, LLAMA, MovableClock, local
 
 CLIENTS = ["acme", "globex", None, "Stark Industries", "ünïcode"]
@@ -66,18 +66,8 @@ def answers(path: Path, clock: MovableClock) -> list[object]:
 
 def reference(path: Path, clock: MovableClock, tmp_path: Path) -> list[object]:
     """The answers read from a copy of the file with no summary beside it, none written."""
-    copy = tmp_path / "reference" / path.name
-    shutil.rmtree(copy.parent, ignore_errors=True)
-    copy.parent.mkdir()
-    shutil.copyfile(path, copy)
-    old = summary.MIN_BYTES
-    summary.MIN_BYTES = 1 << 62
-    try:
-        result = answers(copy, clock)
-    finally:
-        summary.MIN_BYTES = old
-    assert not summary.path_for(copy).exists()
-    return result
+    with unsummarised_copy(path, tmp_path) as copy:
+        return answers(copy, clock)
 
 
 @pytest.fixture

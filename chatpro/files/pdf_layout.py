@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatpro.files.pdf_content import Budget, Operation, operations
-from chatpro.files.pdf_text import LETTER_GAP_LIMIT
+from chatpro.files.pdf_text import even_gaps
 
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -201,28 +201,6 @@ class Fonts:
             codec = UNKNOWN_FONT  # a damaged font costs its text, not the page
         self._codecs[key] = (font_dict, codec)  # the dict is kept so its id stays unique
         return codec
-
-
-def even_gaps(items: list[Any]) -> list[Any]:
-    """ITEMS (a TJ array) with even letter spacing undone: when most gaps between single
-    glyphs are the same and narrower than a word space, they are set to 0 so that they do not
-    read as word breaks; the wider ones stay. (pdf_text.even_letter_spacing's rule.)"""
-    strings = [item for item in items if isinstance(item, bytes)]
-    singles = sum(1 for item in strings if len(item) == 1)
-    gaps = [i for i, item in enumerate(items) if isinstance(item, float) and item < 0]
-    if singles < 3 or singles * 5 < len(strings) * 4 or len(gaps) < 3:
-        return items
-    sizes = sorted(-items[i] for i in gaps)
-    typical = sizes[len(sizes) // 2]
-    if typical >= LETTER_GAP_LIMIT:
-        return items
-    even = [i for i in gaps if abs(-items[i] - typical) <= typical * 0.25]
-    if len(even) * 5 < len(gaps) * 3 or len(even) * 2 < len(strings):
-        return items
-    items = list(items)
-    for i in even:
-        items[i] = 0.0
-    return items
 
 
 class PageSink:

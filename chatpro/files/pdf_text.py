@@ -57,28 +57,37 @@ LETTER_GAP_LIMIT = 200
 """Widest gap (thousandths of an em) read as letter spacing; word spaces are 250-333."""
 
 
-def even_letter_spacing(operator: Any, operands: Any, cm: Any, tm: Any) -> None:
-    """A pypdf visitor_operand_before that undoes even letter spacing in a TJ array: when most
-    gaps between single glyphs are the same, those gaps are set to 0 (pypdf would read each as a
-    word break), and only the wider ones stay as word breaks."""
-    if operator != b"TJ" or not operands or not isinstance(operands[0], list):
-        return
-    items = operands[0]
+def even_gaps(items: list[Any]) -> list[Any]:
+    """ITEMS (a TJ array: strings and numbers) with even letter spacing undone: when most gaps
+    between single glyphs are the same and narrower than a word space, they are set to 0 (each
+    would read as a word break) and only the wider ones stay. ITEMS itself is left as it is."""
     strings = [item for item in items if isinstance(item, (str, bytes))]
     singles = sum(1 for item in strings if len(item) == 1)
-    gaps = [i for i, item in enumerate(items) if isinstance(item, (int, float)) and float(item) < 0]
+    gaps = [
+        i
+        for i, item in enumerate(items)
+        if isinstance(item, (int, float)) and not isinstance(item, bool) and item < 0
+    ]
     if singles < 3 or singles * 5 < len(strings) * 4 or len(gaps) < 3:
-        return
+        return items
     sizes = sorted(-float(items[i]) for i in gaps)
     typical = sizes[len(sizes) // 2]
     if typical >= LETTER_GAP_LIMIT:
-        return  # as wide as a space: these are words, however short
+        return items
     even = [i for i in gaps if abs(-float(items[i]) - typical) <= typical * 0.25]
     # Letter spacing puts a gap between nearly every two glyphs; word gaps come far less often.
     if len(even) * 5 < len(gaps) * 3 or len(even) * 2 < len(strings):
-        return
+        return items
+    items = list(items)
     for i in even:
-        items[i] = 0
+        items[i] = 0.0
+    return items
+
+
+def even_letter_spacing(operator: Any, operands: Any, cm: Any, tm: Any) -> None:
+    """even_gaps as a pypdf visitor_operand_before, for the pages pypdf reads itself."""
+    if operator == b"TJ" and operands and isinstance(operands[0], list):
+        operands[0][:] = even_gaps(operands[0])
 
 
 def _apply(matrix: list[float], x: float, y: float) -> tuple[float, float]:

@@ -109,12 +109,12 @@ class App:
         """Whether the built-in (OpenAI) models are likely offered: on OpenAI itself, or where
         the config declares no models of its own (a proxy in front of OpenAI). A config that
         declares its own models for another server (Ollama, vLLM) means they are what it has."""
+        if all(m.builtin for m in catalog.models.values()):
+            return True  # no models of its own: decided without parsing the URL (start-up time)
         from urllib.parse import urlsplit
 
         url = self.environ.get("OPENAI_BASE_URL", "").strip() or self.settings.base_url
-        if (urlsplit(url).hostname or "").lower() in ("api.openai.com", ""):
-            return True
-        return not any(not m.builtin for m in catalog.models.values())
+        return (urlsplit(url).hostname or "").lower() in ("api.openai.com", "")
 
     # --- stores and the client ---------------------------------------------------------------
 

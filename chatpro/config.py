@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chatpro.errors import ConfigError, InputError
 from chatpro.settings_schema import (
@@ -36,6 +35,9 @@ from chatpro.settings_schema import (
     parse_key,
     type_name,
 )
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -88,9 +90,10 @@ def _loads(text: str) -> dict[str, Any]:
 # --- loading ---------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str | None:
+def _read_text(path: StrPath) -> str | None:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
@@ -101,7 +104,7 @@ def _read_text(path: Path) -> str | None:
         raise ConfigError(f"{path}: not valid UTF-8") from None
 
 
-def _parse(text: str, path: Path) -> dict[str, Any]:
+def _parse(text: str, path: StrPath) -> dict[str, Any]:
     tomllib = _tomllib()
     try:
         return _loads(text)
@@ -109,19 +112,19 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-def read_document(path: Path) -> dict[str, Any]:
+def read_document(path: StrPath) -> dict[str, Any]:
     """The raw TOML document, or {} when the file does not exist."""
     return read_toml(path) or {}
 
 
-def read_toml(path: Path) -> dict[str, Any] | None:
+def read_toml(path: StrPath) -> dict[str, Any] | None:
     """The TOML file at PATH (config, a template, a .chatpro.toml), None when there is none;
     a file that cannot be read, is not UTF-8 or is not TOML is a ConfigError naming it."""
     text = _read_text(path)
     return None if text is None else _parse(text, path)
 
 
-def validate(doc: Mapping[str, Any], path: Path, *, check_aliases: bool = True) -> Settings:
+def validate(doc: Mapping[str, Any], path: StrPath, *, check_aliases: bool = True) -> Settings:
     """Check every known key; return Settings. Unknown keys become warnings; an alias cycle is
     exit 4 naming it (CHECK_ALIASES off lets an edit repair one)."""
     warnings: list[str] = []
@@ -198,7 +201,7 @@ def validate(doc: Mapping[str, Any], path: Path, *, check_aliases: bool = True) 
     return settings
 
 
-def load_settings(path: Path) -> Settings:
+def load_settings(path: StrPath) -> Settings:
     return validate(read_document(path), path)
 
 
@@ -366,7 +369,7 @@ def unset_value(doc: dict[str, Any], key: Key) -> bool:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def set_in_file(path: Path, key: Key, raw: str) -> Any:
+def set_in_file(path: StrPath, key: Key, raw: str) -> Any:
     """`config set`: check RAW for KEY and against every other setting, then write it keeping the
     file's comments and layout. Returns the value as written."""
     checked = coerce(key, raw)
@@ -381,7 +384,7 @@ def set_in_file(path: Path, key: Key, raw: str) -> Any:
     return written
 
 
-def unset_in_file(path: Path, key: Key) -> bool:
+def unset_in_file(path: StrPath, key: Key) -> bool:
     """`config unset`: remove KEY (its default applies again); False when it was not set."""
     removed: list[bool] = []
 
@@ -398,7 +401,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
-def _edit(path: Path, key: Key, change: Any, *, raw_number: str | None = None) -> None:
+def _edit(path: StrPath, key: Key, change: Any, *, raw_number: str | None = None) -> None:
     """Read-modify-write under the lock. The old file must be valid (an unreadable file is never
     rewritten); the new one must be valid and add no broken reference (exit 2)."""
     import copy

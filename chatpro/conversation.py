@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatpro.errors import ChatproError, InputError, Interrupted, ServiceError
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from chatpro.clock import Clock
     from chatpro.config import Settings
     from chatpro.models import Catalog, ModelInfo
+    from chatpro.paths import StrPath
     from chatpro.templates import Template
     from chatpro.usage import Ledger
 
@@ -89,7 +89,7 @@ class Conversation:
         log: ChatLog,
         client_factory: Callable[[], ChatClient],
         clock: Clock,
-        templates_dir: Path,
+        templates_dir: StrPath,
         model: str | None = None,
         system: str | None = None,
         template: str | None = None,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from chatpro.errors import ConfigError, InputError, StorageError
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from chatpro.paths import StrPath
 
 ENV_VAR = "OPENAI_API_KEY"
 KEY_FILE_MODE = 0o600
@@ -53,7 +53,7 @@ def mask(key: str) -> str:
     return f"{prefix}…{tail}"
 
 
-def tighten_mode(path: Path, warn: Warn | None = None) -> None:
+def tighten_mode(path: StrPath, warn: Warn | None = None) -> None:
     """A credentials file others can read (say 0644, copied in by hand) is set back to 0600,
     with a notice through WARN."""
     try:
@@ -73,9 +73,10 @@ def tighten_mode(path: Path, warn: Warn | None = None) -> None:
             warn(f"{path} was readable by others (mode {current:04o}); set it to 0600")
 
 
-def read_key_file(path: Path, warn: Warn | None = None) -> str | None:
+def read_key_file(path: StrPath, warn: Warn | None = None) -> str | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
@@ -90,7 +91,7 @@ def read_key_file(path: Path, warn: Warn | None = None) -> str | None:
     return None
 
 
-def find_key(environ: Mapping[str, str], path: Path, warn: Warn | None = None) -> ApiKey | None:
+def find_key(environ: Mapping[str, str], path: StrPath, warn: Warn | None = None) -> ApiKey | None:
     env_value = environ.get(ENV_VAR, "").strip()
     if env_value:
         return ApiKey(env_value, "env")
@@ -98,7 +99,7 @@ def find_key(environ: Mapping[str, str], path: Path, warn: Warn | None = None) -
     return ApiKey(stored, "file") if stored else None
 
 
-def require_key(environ: Mapping[str, str], path: Path, warn: Warn | None = None) -> ApiKey:
+def require_key(environ: Mapping[str, str], path: StrPath, warn: Warn | None = None) -> ApiKey:
     key = find_key(environ, path, warn)
     if key is None:
         raise ConfigError(
@@ -118,7 +119,7 @@ def validate_key_text(text: str) -> str:
     return key
 
 
-def store_key(path: Path, key: str) -> None:
+def store_key(path: StrPath, key: str) -> None:
     """Write the key atomically into a file created 0600."""
     from chatpro.fsutil import atomic_write_bytes
 
@@ -128,9 +129,9 @@ def store_key(path: Path, key: str) -> None:
         raise ConfigError(exc.message) from None
 
 
-def remove_key(path: Path) -> bool:
+def remove_key(path: StrPath) -> bool:
     try:
-        path.unlink()
+        os.unlink(path)
         return True
     except FileNotFoundError:
         return False

@@ -12,13 +12,16 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatpro.errors import StorageError
 from chatpro.paths import DIR_MODE, FILE_MODE, ensure_dir
 
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
-def describe_os_error(exc: OSError, path: Path) -> str:
+
+def describe_os_error(exc: OSError, path: StrPath) -> str:
     reason = {
         errno.ENOSPC: "no space left on device",
         errno.EDQUOT: "disk quota exceeded",
@@ -31,11 +34,11 @@ def describe_os_error(exc: OSError, path: Path) -> str:
 
 
 @contextlib.contextmanager
-def file_lock(lock_path: Path, *, exclusive: bool = True) -> Iterator[None]:
+def file_lock(lock_path: StrPath, *, exclusive: bool = True) -> Iterator[None]:
     """Hold a flock on LOCK_PATH (created 0600) for the duration of the block."""
     import fcntl
 
-    ensure_dir(lock_path.parent)
+    ensure_dir(os.path.dirname(lock_path))
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
     except OSError as exc:
@@ -47,11 +50,11 @@ def file_lock(lock_path: Path, *, exclusive: bool = True) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def lock_path_for(path: Path) -> Path:
-    return path.with_name(path.name + ".lock")
+def lock_path_for(path: StrPath) -> str:
+    return os.fspath(path) + ".lock"
 
 
-def append_line(path: Path, line: bytes, *, lock: bool = True) -> None:
+def append_line(path: StrPath, line: bytes, *, lock: bool = True) -> None:
     """Append one newline-terminated record with a single write().
 
     Appenders share the lock (O_APPEND writes do not interleave) and a rewrite takes it
@@ -62,7 +65,7 @@ def append_line(path: Path, line: bytes, *, lock: bool = True) -> None:
     """
     if not line.endswith(b"\n"):
         line += b"\n"
-    ensure_dir(path.parent)
+    ensure_dir(os.path.dirname(path))
     lock_file = lock_path_for(path) if lock else None
     exclusive = False
     while True:
@@ -91,18 +94,20 @@ def append_line(path: Path, line: bytes, *, lock: bool = True) -> None:
         raise StorageError(describe_os_error(failure, path))
 
 
-def _maybe_lock(lock_file: Path | None, exclusive: bool) -> contextlib.AbstractContextManager[None]:
+def _maybe_lock(
+    lock_file: StrPath | None, exclusive: bool
+) -> contextlib.AbstractContextManager[None]:
     return file_lock(lock_file, exclusive=exclusive) if lock_file else contextlib.nullcontext()
 
 
-def _open_append(path: Path) -> int:
+def _open_append(path: StrPath) -> int:
     try:
         return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
     except OSError as exc:
         raise StorageError(describe_os_error(exc, path)) from None
 
 
-def _undo_partial(path: Path, end: int, written: int, lock_file: Path | None) -> None:
+def _undo_partial(path: StrPath, end: int, written: int, lock_file: StrPath | None) -> None:
     """Cut our own partial record off the end, unless another record was appended after it."""
     with contextlib.suppress(OSError, StorageError), _maybe_lock(lock_file, True):
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
@@ -113,28 +118,29 @@ def _undo_partial(path: Path, end: int, written: int, lock_file: Path | None) ->
             os.close(fd)
 
 
-def _last_byte(path: Path, size: int) -> bytes:
+def _last_byte(path: StrPath, size: int) -> bytes:
     with open(path, "rb") as fh:
         fh.seek(size - 1)
         return fh.read(1)
 
 
-def temp_path_for(path: Path) -> Path:
+def temp_path_for(path: StrPath) -> str:
     # os.urandom, not secrets: importing secrets (hashlib, OpenSSL) costs table commands ~3 ms
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f".{name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
 
 
-def is_temp_for(candidate: Path, path: Path) -> bool:
-    return candidate.name.startswith(f".{path.name}.tmp-")
+def is_temp_for(candidate: StrPath, path: StrPath) -> bool:
+    return os.path.basename(candidate).startswith(f".{os.path.basename(path)}.tmp-")
 
 
-def real_path(path: Path) -> Path:
+def real_path(path: StrPath) -> str:
     """PATH with symlinks followed: a rewrite replaces the link's target, in the target's own
     directory, and the link stays a link."""
-    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+    return os.path.realpath(path) if os.path.islink(path) else os.fspath(path)
 
 
-def tighten_mode(path: Path, warn: Callable[[str], None]) -> None:
+def tighten_mode(path: StrPath, warn: Callable[[str], None]) -> None:
     """Set a file of ours back to 0600 (a directory to 0700) when group or others have any access,
     and say so through WARN. Files that are missing or not ours (another owner) are left alone."""
     try:
@@ -159,26 +165,26 @@ def tighten_mode(path: Path, warn: Callable[[str], None]) -> None:
     )
 
 
-def check_writable_file(path: Path) -> None:
+def check_writable_file(path: StrPath) -> None:
     """Raise StorageError when PATH could not be appended to or replaced: checked before a request
     is sent, so nothing is charged for an answer that could not be kept."""
     target = real_path(path)
-    if target.exists() and not target.is_file():
-        kind = "a directory" if target.is_dir() else "not a regular file"
+    if os.path.exists(target) and not os.path.isfile(target):
+        kind = "a directory" if os.path.isdir(target) else "not a regular file"
         raise StorageError(
             f"cannot write {path}: it is {kind}", hint=f"move {target} out of the way"
         )
-    directory = target.parent
-    while not directory.exists() and directory != directory.parent:
-        directory = directory.parent
-    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+    directory = os.path.dirname(os.path.abspath(target))
+    while not os.path.exists(directory) and directory != os.path.dirname(directory):
+        directory = os.path.dirname(directory)
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
         raise StorageError(f"cannot write {path}: {directory} is not writable")
-    if target.exists() and not os.access(target, os.W_OK):
+    if os.path.exists(target) and not os.access(target, os.W_OK):
         raise StorageError(f"cannot write {path}: permission denied")
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: int = FILE_MODE, *, durable: bool = True) -> Iterator[int]:
+def atomic_writer(path: StrPath, mode: int = FILE_MODE, *, durable: bool = True) -> Iterator[int]:
     """Yield a file descriptor to a temp file beside PATH; on success fsync and rename it over PATH.
 
     On any error the temp file is removed and PATH is untouched. A symlinked PATH is followed:
@@ -187,7 +193,7 @@ def atomic_writer(path: Path, mode: int = FILE_MODE, *, durable: bool = True) ->
     requests in flight): the replace is still atomic for every process that reads it.
     """
     path = real_path(path)
-    ensure_dir(path.parent)
+    ensure_dir(os.path.dirname(path))
     tmp = temp_path_for(path)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
@@ -208,7 +214,7 @@ def atomic_writer(path: Path, mode: int = FILE_MODE, *, durable: bool = True) ->
             raise StorageError(describe_os_error(exc, path)) from None
         raise
     if durable:
-        fsync_dir(path.parent)
+        fsync_dir(os.path.dirname(path))
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -219,27 +225,28 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def atomic_write_bytes(
-    path: Path, data: bytes, mode: int = FILE_MODE, *, durable: bool = True
+    path: StrPath, data: bytes, mode: int = FILE_MODE, *, durable: bool = True
 ) -> None:
     """Replace PATH with DATA atomically: temp file in the same dir, fsync, rename, fsync dir."""
     with atomic_writer(path, mode, durable=durable) as fd:
         write_all(fd, data)
 
 
-def fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: StrPath) -> None:
     with contextlib.suppress(OSError):
-        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        dfd = os.open(directory or os.curdir, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
 
 
-def remove_stale_temps(path: Path) -> None:
+def remove_stale_temps(path: StrPath) -> None:
     """Remove temp files a killed rewrite of PATH left behind. Call only under PATH's exclusive lock."""
     path = real_path(path)
+    directory = os.path.dirname(path) or os.curdir
     with contextlib.suppress(OSError):
-        for entry in path.parent.iterdir():
-            if is_temp_for(entry, path):
+        for name in os.listdir(directory):
+            if is_temp_for(name, path):
                 with contextlib.suppress(OSError):
-                    entry.unlink()
+                    os.unlink(os.path.join(directory, name))

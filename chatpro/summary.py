@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 VERSION = 1
 MIN_BYTES = 1 << 20  # a summary is written only when it spares a later run this many bytes
 EDGE = 4096  # bytes hashed at each end of the covered part
 
 
-def path_for(path: Path) -> Path:
-    return path.with_name(path.name + ".summary")
+def path_for(path: StrPath) -> str:
+    return os.fspath(path) + ".summary"
 
 
 def fingerprint(fh: BinaryIO, offset: int) -> str:
@@ -38,7 +40,7 @@ def fingerprint(fh: BinaryIO, offset: int) -> str:
     return digest.hexdigest()
 
 
-def load(path: Path, fh: BinaryIO, size: int, kind: str) -> tuple[int, Any] | None:
+def load(path: StrPath, fh: BinaryIO, size: int, kind: str) -> tuple[int, Any] | None:
     """(offset, data) of PATH's summary when it matches the open file FH of SIZE bytes; else
     None (no summary, another kind or version, another file, or any doubt at all)."""
     import json  # here: a fresh home has no file to summarise
@@ -65,7 +67,7 @@ def load(path: Path, fh: BinaryIO, size: int, kind: str) -> tuple[int, Any] | No
         return None
 
 
-def save(path: Path, fh: BinaryIO, offset: int, kind: str, data: Any) -> None:
+def save(path: StrPath, fh: BinaryIO, offset: int, kind: str, data: Any) -> None:
     """Write PATH's summary of its first OFFSET bytes (read through FH) atomically, 0600.
 
     Best effort: a summary that cannot be written is simply not there next time."""
@@ -89,7 +91,7 @@ def save(path: Path, fh: BinaryIO, offset: int, kind: str, data: Any) -> None:
         atomic_write_bytes(path_for(path), text.encode("utf-8", "surrogatepass"), 0o600)
 
 
-def remove(path: Path) -> None:
+def remove(path: StrPath) -> None:
     """Delete PATH's summary (a rewrite of PATH makes it useless)."""
     with contextlib.suppress(OSError):
-        path_for(path).unlink()
+        os.unlink(path_for(path))

@@ -11,7 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatpro.errors import ConfigError, InputError
 
@@ -19,6 +19,9 @@ PLACEHOLDER = "{input}"
 BUILTIN_SOURCE = "built-in"
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 ALLOWED_KEYS = ("description", "system", "prompt")
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,8 @@ _BUILTIN_BY_NAME = {t.name: t for t in _BUILTINS}
 # --- user templates --------------------------------------------------------------------------
 
 
-def _user_files(templates_dir: Path) -> dict[str, Path]:
+def _user_files(where: StrPath) -> dict[str, Path]:
+    templates_dir = Path(where)
     """Template name -> file, for every ``*.toml`` in the directory (hidden files aside)."""
     try:
         if not templates_dir.exists():
@@ -271,7 +275,7 @@ def load_template_file(path: Path, name: str | None = None) -> Template:
 # --- the public API --------------------------------------------------------------------------
 
 
-def list_templates(templates_dir: Path) -> list[Template]:
+def list_templates(templates_dir: StrPath) -> list[Template]:
     """Built-ins and user templates, sorted by name; a user file overrides a same-named built-in.
 
     Every user file is read, so a malformed one raises ConfigError rather than vanishing.
@@ -282,7 +286,7 @@ def list_templates(templates_dir: Path) -> list[Template]:
     return [templates[name] for name in sorted(templates)]
 
 
-def get_template(templates_dir: Path, name: str) -> Template:
+def get_template(templates_dir: StrPath, name: str) -> Template:
     """The template called ``name`` (case-insensitive); unknown names are an InputError (exit 2).
 
     Only the file for ``name`` is read, so a broken unrelated template does not stop ``-t``.

@@ -12,8 +12,9 @@ import sys
 import pytest
 
 # never on a table command: the model's client, tokenizer, document readers, schema checks and
-# config writing are for other commands
-TABLE_HEAVY = ("openai", "tiktoken", "pypdf", "pptx", "jsonschema", "tomlkit")
+# config writing are for other commands; pathlib and platformdirs cost 3 and 5 ms of start-up
+TABLE_HEAVY = ("openai", "tiktoken", "pypdf", "pptx", "jsonschema", "tomlkit", "pathlib")
+TABLE_HEAVY += ("platformdirs",)
 # never on a plain `ask hi`: tiktoken is skipped for a short prompt; no file, no schema, no table
 ASK_HEAVY = ("tiktoken", "pypdf", "pptx", "jsonschema", "tomlkit", "tabulate")
 
@@ -48,6 +49,14 @@ def loaded(runner, args: list[str], heavy: tuple[str, ...]) -> list[str]:
 def test_table_commands_import_nothing_heavy(run_process, args):
     assert run_process("ask", "hello there").returncode == 0  # a chat and a charge to read
     assert loaded(run_process, args, TABLE_HEAVY) == []
+
+
+def test_table_commands_find_the_xdg_dirs_without_platformdirs(run_process, tmp_path):
+    run_process.env = {"CHATPRO_HOME": None, "XDG_DATA_HOME": str(tmp_path / "data")}
+    assert run_process("ask", "hello there").returncode == 0
+    assert (tmp_path / "data" / "chatpro" / "chats.jsonl").is_file()
+    assert loaded(run_process, ["history"], TABLE_HEAVY) == []
+    assert loaded(run_process, ["usage"], TABLE_HEAVY) == []
 
 
 def test_a_plain_ask_loads_only_the_client(run_process):

@@ -117,7 +117,7 @@ def test_a_read_writes_a_private_summary_that_later_reads_trust(
 ):
     expected = reference(log_path, tmp_path)
     assert answers(log_path) == expected
-    side = summary.path_for(log_path)
+    side = Path(summary.path_for(log_path))
     assert stat.S_IMODE(side.stat().st_mode) == 0o600
     assert answers(log_path) == expected
     monkeypatch.setattr(summary, "MIN_BYTES", 1 << 62)  # read, never rewritten
@@ -143,7 +143,7 @@ def test_appends_after_the_summary_are_read(log_path, tmp_path, min_bytes):
 def test_a_short_log_gets_no_summary(log_path, tmp_path, monkeypatch):
     monkeypatch.setattr(summary, "MIN_BYTES", log_path.stat().st_size + 1)
     answers(log_path, (90,))
-    assert not summary.path_for(log_path).exists()
+    assert not Path(summary.path_for(log_path)).exists()
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_a_short_log_gets_no_summary(log_path, tmp_path, monkeypatch):
 )
 def test_a_corrupt_summary_is_ignored(log_path, tmp_path, text):
     expected = reference(log_path, tmp_path, (90,))
-    summary.path_for(log_path).write_text(text, errors="surrogateescape")
+    Path(summary.path_for(log_path)).write_text(text, errors="surrogateescape")
     assert answers(log_path, (90,)) == expected
 
 
@@ -177,7 +177,7 @@ def test_a_damaged_summary_is_ignored(log_path, tmp_path, damage, monkeypatch):
     monkeypatch.setattr(summary, "MIN_BYTES", 1)
     answers(log_path, (90,))
     monkeypatch.setattr(summary, "MIN_BYTES", 1 << 62)
-    side = summary.path_for(log_path)
+    side = Path(summary.path_for(log_path))
     doc = json.loads(side.read_text(encoding="utf-8"))
     damage(doc["data"])
     side.write_text(json.dumps(doc), encoding="utf-8")
@@ -201,7 +201,7 @@ def test_a_replaced_or_truncated_log_is_read_again(log_path, tmp_path, min_bytes
 @pytest.mark.parametrize("operation", ["prune", "delete", "clear"])
 def test_prune_delete_and_clear_remove_the_summary(log_path, tmp_path, operation, min_bytes):
     answers(log_path, (90,))
-    assert summary.path_for(log_path).exists()
+    assert Path(summary.path_for(log_path)).exists()
 
     class Clock:
         def now(self):  # type: ignore[no-untyped-def]
@@ -214,7 +214,7 @@ def test_prune_delete_and_clear_remove_the_summary(log_path, tmp_path, operation
         assert log.delete(["c_0001", "c_0002"]) > 0
     else:
         log.clear()
-    assert not summary.path_for(log_path).exists()
+    assert not Path(summary.path_for(log_path)).exists()
     assert answers(log_path) == reference(log_path, tmp_path)
     appended(log_path, 3)
     assert answers(log_path) == reference(log_path, tmp_path)

@@ -85,7 +85,7 @@ def ledger_path(tmp_path: Path, clock: MovableClock) -> Path:
 def test_a_read_writes_a_private_summary_that_later_reads_trust(ledger_path, clock, tmp_path):
     expected = reference(ledger_path, clock, tmp_path)
     assert answers(ledger_path, clock) == expected
-    side = summary.path_for(ledger_path)
+    side = Path(summary.path_for(ledger_path))
     assert stat.S_IMODE(side.stat().st_mode) == 0o600
     assert answers(ledger_path, clock) == expected
     # Proof that it is used: a summary that still matches the file but says other figures wins.
@@ -127,7 +127,7 @@ def test_the_next_cycle_counts_only_its_charges(ledger_path, clock, tmp_path):
 )
 def test_a_corrupt_summary_is_ignored(ledger_path, clock, tmp_path, text):
     expected = reference(ledger_path, clock, tmp_path)
-    summary.path_for(ledger_path).write_text(text, errors="surrogateescape")
+    Path(summary.path_for(ledger_path)).write_text(text, errors="surrogateescape")
     assert answers(ledger_path, clock) == expected
 
 
@@ -149,7 +149,7 @@ def test_a_corrupt_summary_is_ignored(ledger_path, clock, tmp_path, text):
 def test_a_summary_with_bad_data_is_ignored(ledger_path, clock, tmp_path, damage):
     expected = reference(ledger_path, clock, tmp_path)
     answers(ledger_path, clock)
-    side = summary.path_for(ledger_path)
+    side = Path(summary.path_for(ledger_path))
     doc = json.loads(side.read_text())
     damage(doc)
     side.write_text(json.dumps(doc))
@@ -158,7 +158,7 @@ def test_a_summary_with_bad_data_is_ignored(ledger_path, clock, tmp_path, damage
 
 def test_a_replaced_or_rewritten_file_invalidates_the_summary(ledger_path, clock, tmp_path):
     answers(ledger_path, clock)
-    side = summary.path_for(ledger_path)
+    side = Path(summary.path_for(ledger_path))
     kept = side.read_bytes()
     # The same bytes in a new file (new inode) with a summary that lies: ignored by identity.
     doc = json.loads(kept)
@@ -209,7 +209,7 @@ def test_a_second_start_record_after_the_summary_is_still_an_error(ledger_path, 
 def test_no_summary_for_a_small_ledger(ledger_path, clock, monkeypatch):
     monkeypatch.setattr(summary, "MIN_BYTES", 1 << 20)
     answers(ledger_path, clock)
-    assert not summary.path_for(ledger_path).exists()
+    assert not Path(summary.path_for(ledger_path)).exists()
 
 
 def test_costs_too_long_to_sum_exactly_write_no_summary(tmp_path, clock):
@@ -218,7 +218,7 @@ def test_costs_too_long_to_sum_exactly_write_no_summary(tmp_path, clock):
     for cost in ("1E+300", "1E-300", "0.5"):
         ledger.charge(GPT4O, units=1, prompt_tokens=1, completion_tokens=1, warn_at=(), cost=cost)
     result = answers(path, clock)
-    assert not summary.path_for(path).exists()
+    assert not Path(summary.path_for(path)).exists()
     assert result == reference(path, clock, tmp_path)
 
 

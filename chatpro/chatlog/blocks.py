@@ -12,10 +12,12 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from chatpro.errors import StorageError
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 BLOCK = 64 * 1024  # measured: blocks that stay in the CPU cache scan fastest
 MAX_LINE = 64 * 1024 * 1024  # longer lines are skipped unparsed (no record of ours comes near)
@@ -28,7 +30,7 @@ class Skipped:
 
     __slots__ = ("count", "path", "warn")
 
-    def __init__(self, path: Path, warn: Callable[[str], None], count: int = 0) -> None:
+    def __init__(self, path: StrPath, warn: Callable[[str], None], count: int = 0) -> None:
         self.path = path
         self.warn = warn
         self.count = count
@@ -41,7 +43,7 @@ class Skipped:
 
 
 @contextlib.contextmanager
-def open_log(path: Path) -> Iterator[tuple[BinaryIO, int] | None]:
+def open_log(path: StrPath) -> Iterator[tuple[BinaryIO, int] | None]:
     """Yield (file, size) for reading, or None when there is no log yet."""
     try:
         fh = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below

@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatpro.chatlog.records import clean_text
 from chatpro.errors import StorageError
 from chatpro.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 _NAME = re.compile(r"[0-9a-f]{64}")
 SUFFIX = ".txt"
@@ -28,15 +31,15 @@ def _checked(sha256: str) -> str:
 
 
 class FileStore:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, directory: StrPath) -> None:
+        self.directory = os.fspath(directory)
 
-    def path_for(self, sha256: str) -> Path:
-        return self.directory / (_checked(sha256) + SUFFIX)
+    def path_for(self, sha256: str) -> str:
+        return os.path.join(self.directory, _checked(sha256) + SUFFIX)
 
     def store(self, sha256: str, text: str) -> None:
         path = self.path_for(sha256)
-        if path.is_file():
+        if os.path.isfile(path):
             return  # the same bytes always give the same text: kept once
         atomic_write_bytes(path, clean_text(text).encode("utf-8"))
 
@@ -46,7 +49,8 @@ class FileStore:
         except ValueError:
             return None
         try:
-            return path.read_bytes().decode("utf-8", "replace")
+            with open(path, "rb") as fh:
+                return fh.read().decode("utf-8", "replace")
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -65,4 +69,4 @@ class FileStore:
 
     def remove(self, sha256: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            self.path_for(sha256).unlink()
+            os.unlink(self.path_for(sha256))

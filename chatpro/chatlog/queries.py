@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chatpro.chatlog.blocks import Skipped, backward, forward, line_at, open_log, split_lines
 from chatpro.chatlog.records import (
@@ -23,6 +22,9 @@ from chatpro.chatlog.records import (
     parse_ts,
     record_title,
 )
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 SNIPPET_CHARS = 80
 
@@ -109,7 +111,7 @@ def record_of(source: Any) -> dict[str, Any]:
 # --- records -------------------------------------------------------------------------------------
 
 
-def iter_records(path: Path, window: Window, skipped: Skipped) -> Iterator[dict[str, Any]]:
+def iter_records(path: StrPath, window: Window, skipped: Skipped) -> Iterator[dict[str, Any]]:
     try:
         with open_log(path) as opened:
             if opened is None:
@@ -126,7 +128,7 @@ def iter_records(path: Path, window: Window, skipped: Skipped) -> Iterator[dict[
         skipped.report()
 
 
-def messages(path: Path, chat_id: str, window: Window, skipped: Skipped) -> list[dict[str, Any]]:
+def messages(path: StrPath, chat_id: str, window: Window, skipped: Skipped) -> list[dict[str, Any]]:
     """One chat's records within retention, in file (append) order."""
     needles = tuple(key + b'"' for key in chat_keys(chat_id.encode()))
     found: list[dict[str, Any]] = []
@@ -151,14 +153,14 @@ def messages(path: Path, chat_id: str, window: Window, skipped: Skipped) -> list
     return found
 
 
-def latest_chat_id(path: Path, window: Window, skipped: Skipped) -> str | None:
+def latest_chat_id(path: StrPath, window: Window, skipped: Skipped) -> str | None:
     for row, _ in _newest_rows(path, skipped):
         if window.keeps_any(row[2]):
             return row[1].decode("utf-8", "replace")
     return None
 
 
-def _newest_rows(path: Path, skipped: Skipped) -> Iterator[tuple[Row, Any]]:
+def _newest_rows(path: StrPath, skipped: Skipped) -> Iterator[tuple[Row, Any]]:
     """Records from the end of the file backwards."""
     try:
         with open_log(path) as opened:
@@ -218,7 +220,7 @@ class _Chats:
         return out
 
 
-def chats(path: Path, window: Window, skipped: Skipped, limit: int | None) -> list[ChatSummary]:
+def chats(path: StrPath, window: Window, skipped: Skipped, limit: int | None) -> list[ChatSummary]:
     """Chats newest first. With a limit: find the newest chat ids reading back from the end,
     then total only those in one regex pass, so memory stays small on any size of log."""
     agg = _Chats(window)
@@ -238,7 +240,7 @@ def chats(path: Path, window: Window, skipped: Skipped, limit: int | None) -> li
     return result if limit is None else result[:limit]
 
 
-def _newest_chat_ids(path: Path, window: Window, skipped: Skipped, limit: int) -> list[bytes]:
+def _newest_chat_ids(path: StrPath, window: Window, skipped: Skipped, limit: int) -> list[bytes]:
     wanted: dict[bytes, None] = {}
     with open_log(path) as opened:
         if opened is None:
@@ -253,7 +255,7 @@ def _newest_chat_ids(path: Path, window: Window, skipped: Skipped, limit: int) -
     return list(wanted)
 
 
-def _total_all(path: Path, agg: _Chats, skipped: Skipped) -> None:
+def _total_all(path: StrPath, agg: _Chats, skipped: Skipped) -> None:
     with open_log(path) as opened:
         if opened is None:
             return
@@ -287,7 +289,7 @@ def plain_block(block: bytes) -> bool:
     )
 
 
-def _total_selected(path: Path, agg: _Chats, wanted: list[bytes], skipped: Skipped) -> None:
+def _total_selected(path: StrPath, agg: _Chats, wanted: list[bytes], skipped: Skipped) -> None:
     ids = set(wanted)
     pick = re.compile(b'"chat_id": ?"(' + b"|".join(re.escape(c) for c in wanted) + b')"')
     with open_log(path) as opened:
@@ -315,7 +317,7 @@ def _total_selected(path: Path, agg: _Chats, wanted: list[bytes], skipped: Skipp
                         agg.add(_row_of(loaded), loaded, False)
 
 
-def client_chat_ids(path: Path, client: str, window: Window, skipped: Skipped) -> set[str]:
+def client_chat_ids(path: StrPath, client: str, window: Window, skipped: Skipped) -> set[str]:
     """Ids of the chats with a message tagged CLIENT within retention (a byte prefilter finds
     the candidate lines of our own format; other blocks are read line by line)."""
     import json

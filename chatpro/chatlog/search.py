@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatpro.chatlog.blocks import Skipped, backward, forward, line_at, open_log
 from chatpro.chatlog.queries import SNIPPET_CHARS, SearchHit, chat_keys, find_lines
 from chatpro.chatlog.records import LINE_RE, Window, load_record, parse_ts
 from chatpro.errors import InputError
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 _ID_TEXT = re.compile(r"[0-9A-Za-z_-]+")
 
@@ -81,7 +83,7 @@ def snippet(content: str, needle: str, width: int = SNIPPET_CHARS) -> str:
 
 
 def search(
-    path: Path, text: str, window: Window, skipped: Skipped, limit: int | None
+    path: StrPath, text: str, window: Window, skipped: Skipped, limit: int | None
 ) -> list[SearchHit]:
     if not text.strip():
         raise InputError("the search text is empty")
@@ -126,7 +128,7 @@ def _hit(record: dict[str, Any], needle: str, window: Window) -> SearchHit | Non
     )
 
 
-def resolve(path: Path, id_or_prefix: str, window: Window, skipped: Skipped) -> str:
+def resolve(path: StrPath, id_or_prefix: str, window: Window, skipped: Skipped) -> str:
     """The one chat (within retention) whose id is or starts with ID_OR_PREFIX."""
     text = id_or_prefix.strip().lower()
     if not text or not _ID_TEXT.fullmatch(text):
@@ -147,7 +149,7 @@ def resolve(path: Path, id_or_prefix: str, window: Window, skipped: Skipped) -> 
     )
 
 
-def _ids_with_prefix(path: Path, prefix: bytes, window: Window, skipped: Skipped) -> set[str]:
+def _ids_with_prefix(path: StrPath, prefix: bytes, window: Window, skipped: Skipped) -> set[str]:
     needles = chat_keys(prefix)
     found: set[str] = set()
     try:

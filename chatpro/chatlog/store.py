@@ -22,7 +22,6 @@ import functools
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatpro.chatlog import queries
@@ -47,6 +46,7 @@ from chatpro.settings_schema import MAX_RETENTION_DAYS as MAX_RETENTION_DAYS
 if TYPE_CHECKING:
     from chatpro.chatlog.queries import ChatSummary, SearchHit
     from chatpro.chatlog.totals import Group
+    from chatpro.paths import StrPath
 
 # the patterns below are compiled when first used, not at import (table commands start faster)
 
@@ -144,12 +144,12 @@ class ChatLog:
 
     def __init__(
         self,
-        path: Path,
+        path: StrPath,
         *,
         clock: Clock,
         retention_days: int = MAX_RETENTION_DAYS,
         warn: Callable[[str], None] = lambda m: None,
-        files_dir: Path | None = None,
+        files_dir: StrPath | None = None,
     ) -> None:
         if (
             isinstance(retention_days, bool)
@@ -160,13 +160,13 @@ class ChatLog:
                 f"history.retention_days must be a whole number from 1 to {MAX_RETENTION_DAYS}"
                 f" (got {retention_days!r})"
             )
-        self.path = Path(path)
+        self.path = os.fspath(path)
         self.clock = clock
         self.retention_days = retention_days
         self.warn = warn
         self.lock_path = lock_path_for(self.path)
-        self.marker_path = self.path.with_name(self.path.name + ".pruned")
-        self.files = FileStore(Path(files_dir) if files_dir else self.path.parent / "files")
+        self.marker_path = self.path + ".pruned"
+        self.files = FileStore(files_dir or os.path.join(os.path.dirname(self.path), "files"))
         self._tightened = False
 
     # --- writing ---------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class ChatLog:
         """Raise StorageError now if an answer could not be logged (chats.jsonl is a directory,
         the data dir is read-only…): call it before sending, so nothing is charged unlogged."""
         check_writable_file(self.path)
-        if self.files.directory.exists() and not self.files.directory.is_dir():
+        if os.path.exists(self.files.directory) and not os.path.isdir(self.files.directory):
             raise StorageError(f"cannot write {self.files.directory}: it is not a directory")
 
     def append(
@@ -229,7 +229,7 @@ class ChatLog:
         with file_lock(self.lock_path, exclusive=True):
             remove_stale_temps(self.path)
             count = 0
-            if self.path.exists():
+            if os.path.exists(self.path):
                 count = sum(1 for _ in self.iter_records())
                 atomic_write_bytes(self.path, b"")
                 _remove_summary(self.path)
@@ -297,7 +297,7 @@ class ChatLog:
     def _tighten(self) -> None:
         if not self._tightened:
             self._tightened = True
-            for path in (self.path, self.path.parent, self.files.directory):
+            for path in (self.path, os.path.dirname(self.path), self.files.directory):
                 tighten_mode(path, self.warn)
 
     def _collect_files(self) -> None:
@@ -322,7 +322,8 @@ class ChatLog:
 
     def _marker_date(self) -> str:
         try:
-            return self.marker_path.read_text(encoding="utf-8").strip()
+            with open(self.marker_path, "rb") as fh:
+                return fh.read().decode("utf-8").strip()
         except (OSError, UnicodeDecodeError):
             return ""
 
@@ -404,7 +405,7 @@ def _copy_range(src: int, dst: int, count: int) -> None:
         offset += len(data)
 
 
-def _remove_summary(path: Path) -> None:
+def _remove_summary(path: StrPath) -> None:
     """Drop the report's summary of a log that was just rewritten (imported only then)."""
     from chatpro import summary
 

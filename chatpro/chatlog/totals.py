@@ -20,12 +20,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, localcontext
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatpro.chatlog.blocks import Skipped, forward, open_log
 from chatpro.chatlog.queries import plain_block
 from chatpro.chatlog.records import Window, load_record, parse_ts
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 _NAME = rb'[^"\\\x00-\x1f]*'  # a JSON string's text without escapes or control characters
 # A string's body: every quote in it escaped. Exact for valid JSON (a quote preceded by an escaped
@@ -213,7 +215,7 @@ class _Fold:
 
 
 def client_model_totals(
-    path: Path,
+    path: StrPath,
     window: Window,
     skipped: Skipped,
     *,

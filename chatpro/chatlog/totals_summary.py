@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta, timezone
 from decimal import Decimal, Inexact, localcontext
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from chatpro.chatlog.blocks import OVERSIZED_LINE, Skipped, forward
 from chatpro.chatlog.records import Window
@@ -36,6 +35,9 @@ from chatpro.chatlog.totals import (
     scan,
     totals_of,
 )
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 KIND = "chatlog-totals"
 Cell = tuple[bytes, bytes, bytes, int, int, int, int, Decimal, bytes, bytes]
@@ -126,7 +128,7 @@ class _Index:
 
 
 def fold_with_summary(
-    path: Path, fh: BinaryIO, size: int, fold: _Fold, skipped: Skipped
+    path: StrPath, fh: BinaryIO, size: int, fold: _Fold, skipped: Skipped
 ) -> Totals | None:
     """FOLD's totals for the log at PATH (open as FH, SIZE bytes) read through its summary, which
     is written or refreshed when that spares a later run MIN_BYTES of reading; None when there is
@@ -163,7 +165,7 @@ def _build(fh: BinaryIO, size: int, window: Window) -> _Index | None:
     more: set[tuple[bytes, int]] = set()  # (chat, cell) for a chat's further cells
     days: dict[bytes, list[int]] = {}
     dated: dict[bytes, bool] = {}  # UTC offset → whether a ts with it can be in any window
-    skipped = Skipped(Path(), lambda _: None)
+    skipped = Skipped("", lambda _: None)
     covered = skipped_before = 0
     for at, block in forward(fh, size):
         if not block.endswith(b"\n"):
@@ -283,7 +285,7 @@ def _answer(index: _Index, fh: BinaryIO, size: int, fold: _Fold, skipped: Skippe
             else:
                 merged.append([start, end])
         for start, end in merged:  # their unreadable lines are already in index.skipped
-            scan(fh, start, end, fold, Skipped(Path(), lambda _: None))
+            scan(fh, start, end, fold, Skipped("", lambda _: None))
     fold.since, fold.until = since, until
     scan(fh, index.offset, size, fold, skipped)
     skipped.count += index.skipped

@@ -303,7 +303,7 @@ class _Progress:
 def _remote(app: App) -> Any:
     from chatpro.batch.remote import RemoteBatches
 
-    return RemoteBatches(app.paths.data_dir / "batches", app.client)
+    return RemoteBatches(Path(app.paths.data_dir, "batches"), app.client)
 
 
 def _submit(app: App, work: list[Job], *, schema: Any, client: str | None, partial: bool) -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chatpro.app import App
     from chatpro.conversation import Conversation
     from chatpro.files import Attachment
+    from chatpro.paths import StrPath
 
 CONTINUATION_PROMPT = "...> "
 INPUT_HISTORY_LENGTH = 1000  # lines kept in the input history file
@@ -367,7 +368,7 @@ def stream_reader(stream: IO[str]) -> ReadLine:
 
 @contextmanager
 def terminal_reader(
-    stdin: IO[str], stdout: IO[str], stdout_is_tty: bool, stderr: IO[str], history_file: Path
+    stdin: IO[str], stdout: IO[str], stdout_is_tty: bool, stderr: IO[str], history_file: StrPath
 ) -> Iterator[tuple[ReadLine, Callable[[str], None]]]:
     """A line reader for a terminal and where to echo: readline with history when stdout is the
     terminal too; otherwise the prompt goes to stderr so redirected stdout holds only answers."""
@@ -426,14 +427,14 @@ def _ticking_input(prompt: str) -> str:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _load_readline(history_file: Path) -> Any:
+def _load_readline(history_file: StrPath) -> Any:
     """Import readline (line editing), read the input history, complete slash commands."""
     try:
         import readline
     except ImportError:  # no readline on this platform: plain input still works
         return None
     try:
-        ensure_dir(history_file.parent)
+        ensure_dir(os.path.dirname(history_file))
         fd = os.open(history_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
         os.close(fd)
         readline.read_history_file(str(history_file))
@@ -449,7 +450,7 @@ def _load_readline(history_file: Path) -> Any:
     return readline
 
 
-def _save_history(readline: Any, history_file: Path) -> None:
+def _save_history(readline: Any, history_file: StrPath) -> None:
     try:
         readline.write_history_file(str(history_file))
         os.chmod(history_file, FILE_MODE)

@@ -11,12 +11,11 @@ from chatpro.cli.complete import complete_chat_ids, complete_models, complete_te
 from chatpro.errors import ChatproError, InputError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from chatpro.app import App
     from chatpro.conversation import Answer, Conversation, Notice, Turn
     from chatpro.files import Attachment
     from chatpro.models import ModelInfo
+    from chatpro.paths import StrPath
     from chatpro.schema import Schema
 
 
@@ -243,7 +242,7 @@ def _offered_model(
     return info
 
 
-def write_result(app: App, text: str, output: Path | None) -> None:
+def write_result(app: App, text: str, output: StrPath | None) -> None:
     """A command's result: on stdout, or written atomically to OUTPUT with a notice."""
     if output is None:
         app.out.write(text)

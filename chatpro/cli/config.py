@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -274,11 +275,11 @@ def edit(ctx: click.Context) -> None:
             "config edit needs a terminal or $EDITOR", hint="use 'chatpro config set KEY VALUE'"
         )
     target = app.paths.config_file
-    ensure_dir(target.parent)
-    if not target.exists():
+    ensure_dir(os.path.dirname(target))
+    if not os.path.exists(target):
         from chatpro.fsutil import atomic_write_bytes
 
         atomic_write_bytes(target, b"# chatpro settings: see 'chatpro config show' for every key\n")
-    click.edit(filename=str(target))
+    click.edit(filename=target)
     load_settings(target)  # an invalid result is reported (exit 4) so it can be fixed at once
     app.out.notice(f"saved {target}")

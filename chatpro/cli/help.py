@@ -16,6 +16,8 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("OPENAI_API_KEY", "the API key; wins over the stored one (chatpro key set)"),
     ("OPENAI_BASE_URL", "any OpenAI-compatible server; wins over api.base_url"),
     ("CHATPRO_HOME", "put config, credentials, chats and the ledger under this directory"),
+    ("XDG_CONFIG_HOME", "Linux, without CHATPRO_HOME: config in $XDG_CONFIG_HOME/chatpro"),
+    ("XDG_DATA_HOME", "Linux, without CHATPRO_HOME: chats and ledger in $XDG_DATA_HOME/chatpro"),
     ("CHATPRO_MODEL", "the default model for this process; wins over default_model"),
     ("CHATPRO_CLIENT", "tag work with this client (after --client, before .chatpro.toml)"),
     ("CHATPRO_DEBUG", "1: tracebacks on errors, like --debug (key-free)"),

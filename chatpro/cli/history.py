@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -241,7 +240,7 @@ def _render_markdown(chats: list[tuple[str, list[dict[str, Any]]]]) -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False),
     help="Write to FILE (mode 0600) instead of stdout.",
 )
 @click.option(
@@ -251,7 +250,7 @@ def _render_markdown(chats: list[tuple[str, list[dict[str, Any]]]]) -> str:
 )
 @click.pass_context
 def export(
-    ctx: click.Context, chat_ids: tuple[str, ...], fmt: str, output: Path | None, with_files: bool
+    ctx: click.Context, chat_ids: tuple[str, ...], fmt: str, output: str | None, with_files: bool
 ) -> None:
     """Export chats (all of them, or the IDs given) as JSON lines, JSON or Markdown.
 

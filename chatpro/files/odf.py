@@ -30,6 +30,7 @@ OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 PRES = "{urn:oasis:names:tc:opendocument:xmlns:presentation:1.0}"
 STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
 
+
 def _kind(extension: str) -> tuple[str, str]:
     """The mimetype an OpenDocument file of EXTENSION must name, and its label."""
     ftype = SUPPORTED[extension]

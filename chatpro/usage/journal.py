@@ -25,12 +25,14 @@ from __future__ import annotations
 import os
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatpro.errors import StorageError
 from chatpro.fsutil import append_line, describe_os_error, fsync_dir
 from chatpro.usage.rules import cycle_bounds, renewal_after
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 LEDGER_VERSION = 1
 LAST_MESSAGE = 100  # the threshold recorded for "that was your last message"
@@ -156,10 +158,10 @@ def money(value: object) -> Decimal:
 # plan, the reservation and the charge of each input, and each charge only appends to it. The key
 # is the whole content (comparing bytes costs far less than parsing them), so a hit is exact; a
 # journal that only grew past a cached one ending in a whole line folds just the new lines in.
-_last: tuple[Path, bytes, date, State] | None = None
+_last: tuple[StrPath, bytes, date, State] | None = None
 
 
-def parse(path: Path, data: bytes, today: date) -> State:
+def parse(path: StrPath, data: bytes, today: date) -> State:
     """Fold the journal into the current cycle's state; raise StorageError on corruption.
 
     Each call returns a state of its own (callers fill in `reserved`)."""
@@ -194,7 +196,7 @@ def _copy(state: State) -> State:
 
 
 def _parse(
-    path: Path, data: bytes, today: date, *, prior: State | None = None, offset: int = 0
+    path: StrPath, data: bytes, today: date, *, prior: State | None = None, offset: int = 0
 ) -> State:
     """The state of DATA; with PRIOR, the state of DATA[:OFFSET] (whole lines), only the lines
     after OFFSET are read."""
@@ -275,7 +277,7 @@ def _parse(
     return state
 
 
-def _decode(path: Path, lines: list[bytes], first: int = 1) -> list[tuple[int, object]]:
+def _decode(path: StrPath, lines: list[bytes], first: int = 1) -> list[tuple[int, object]]:
     """The JSON value of each non-blank line, with its line number (the first is FIRST).
 
     One json.loads over the whole journal as an array is several times faster than one call a
@@ -311,14 +313,14 @@ def _loads(data: bytes) -> Any:
         raise ValueError(exc.__class__.__name__) from None
 
 
-def _corrupt(path: Path, number: int, reason: str) -> StorageError:
+def _corrupt(path: StrPath, number: int, reason: str) -> StorageError:
     return StorageError(
         f"usage ledger {path} is corrupt at line {number}: {reason}; it was left untouched",
         hint="fix or remove that line; chatpro never resets the allowance on its own",
     )
 
 
-def read(path: Path) -> bytes:
+def read(path: StrPath) -> bytes:
     try:
         with open(path, "rb") as fh:
             return fh.read()
@@ -330,7 +332,7 @@ def read(path: Path) -> bytes:
 
 
 def append_records(
-    path: Path, records: list[dict[str, object]], state: State, existed: bool
+    path: StrPath, records: list[dict[str, object]], state: State, existed: bool
 ) -> None:
     """One write of all RECORDS, after cutting off a torn tail; then fsync. Lock held."""
     if state.torn:
@@ -353,4 +355,4 @@ def append_records(
     except OSError as exc:
         raise StorageError(describe_os_error(exc, path)) from None
     if not existed:
-        fsync_dir(path.parent)
+        fsync_dir(os.path.dirname(path))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from chatpro.clock import Clock
 from chatpro.errors import AllowanceError
@@ -26,6 +26,9 @@ from chatpro.usage.journal import (
     read,
     valid_figure,
 )
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 
 class ModelLike(Protocol):
@@ -128,14 +131,14 @@ class Ledger:
 
     def __init__(
         self,
-        path: Path,
+        path: StrPath,
         *,
         clock: Clock,
         warn: Callable[[str], None] = lambda m: None,
         budget: Decimal | None = None,
         currency: str = "USD",
     ) -> None:
-        self.path = path
+        self.path = os.fspath(path)
         self.clock = clock
         self.budget = budget  # money a cycle ([money] monthly_budget); None: no budget
         self.currency = currency
@@ -148,7 +151,7 @@ class Ledger:
         return self.clock.now().date()
 
     def _state(self, today: date) -> State:
-        if not self.path.exists() and not self._reservations.exists():
+        if not os.path.exists(self.path) and not os.path.exists(self._reservations):
             return parse(self.path, b"", today)
         with file_lock(self._lock, exclusive=False):
             self._tighten()
@@ -229,7 +232,7 @@ class Ledger:
         import secrets
 
         now = self.clock.now()
-        ensure_dir(self.path.parent)
+        ensure_dir(os.path.dirname(self.path))
         with file_lock(self._lock, exclusive=True):
             self._tighten()
             state = parse(self.path, read(self.path), now.date())
@@ -257,7 +260,7 @@ class Ledger:
 
     def _drop(self, reservation_id: str | None) -> None:
         """Remove one reservation and any lapsed ones from the file; lock held."""
-        if not self._reservations.exists():
+        if not os.path.exists(self._reservations):
             return
         live, stale = reservations.load(self._reservations, self.clock.now())
         kept = [h for h in live if h.id != reservation_id]
@@ -298,10 +301,10 @@ class Ledger:
             _check_money(cost)
         now = self.clock.now()
         today = now.date()
-        ensure_dir(self.path.parent)
+        ensure_dir(os.path.dirname(self.path))
         with file_lock(self._lock, exclusive=True):
             self._tighten()
-            existed = self.path.exists()
+            existed = os.path.exists(self.path)
             state = parse(self.path, read(self.path), today)
             records: list[dict[str, object]] = []
             stamp = now.isoformat(timespec="milliseconds")
@@ -373,7 +376,7 @@ class Ledger:
         if not self._tightened:
             self._tightened = True
             tighten_mode(self.path, self.warn)
-            tighten_mode(self.path.parent, self.warn)
+            tighten_mode(os.path.dirname(self.path), self.warn)
 
 
 def _check_units(value: object) -> None:

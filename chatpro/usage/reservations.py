@@ -10,12 +10,15 @@ its reservations having expired.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from chatpro.fsutil import atomic_write_bytes
 from chatpro.usage.journal import valid_figure
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 VERSION = 1
 
@@ -27,14 +30,15 @@ class Held(NamedTuple):
     expires: datetime
 
 
-def path_for(ledger: Path) -> Path:
-    return ledger.with_name(ledger.name + ".reservations")
+def path_for(ledger: StrPath) -> str:
+    return os.fspath(ledger) + ".reservations"
 
 
-def load(path: Path, now: datetime) -> tuple[list[Held], bool]:
+def load(path: StrPath, now: datetime) -> tuple[list[Held], bool]:
     """(live reservations, whether the file holds anything else: expired or unreadable entries)."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except FileNotFoundError:
         return [], False
     except OSError:
@@ -75,7 +79,7 @@ def _held(entry: object) -> Held | None:
     return Held(ident, model, units, when)
 
 
-def save(path: Path, held: list[Held]) -> None:
+def save(path: StrPath, held: list[Held]) -> None:
     doc = {
         "v": VERSION,
         "reservations": [

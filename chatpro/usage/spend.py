@@ -15,12 +15,14 @@ import re
 from collections import Counter
 from datetime import date
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, localcontext
-from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from chatpro.chatlog.blocks import forward, open_log
 from chatpro.usage import journal
 from chatpro.usage.rules import cycle_bounds, renewal_after
+
+if TYPE_CHECKING:
+    from chatpro.paths import StrPath
 
 By = Literal["client", "model", "day"]
 NO_CLIENT = "(none)"  # how untagged work is shown
@@ -232,7 +234,7 @@ def _cell_cost(g: Cell) -> Decimal:
     return total
 
 
-def spend(path: Path, today: date, *, by: By = "model", client: str | None = None) -> Spend:
+def spend(path: StrPath, today: date, *, by: By = "model", client: str | None = None) -> Spend:
     """This cycle's charges at PATH grouped BY client, model or day (only CLIENT's if given).
 
     A summary beside PATH (chatpro.summary) spares re-reading what it covers; the answer is
@@ -245,7 +247,7 @@ def spend(path: Path, today: date, *, by: By = "model", client: str | None = Non
     return result
 
 
-def _scan(path: Path, today: date, *, use_summary: bool) -> _Fold:
+def _scan(path: StrPath, today: date, *, use_summary: bool) -> _Fold:
     from chatpro import summary
 
     fold = _Fold()
@@ -348,7 +350,7 @@ def _fast(block: bytes, lines: int, fold: _Fold, today: date) -> bool:
     return True
 
 
-def _slow(path: Path, block: bytes, number: int, fold: _Fold, today: date) -> None:
+def _slow(path: StrPath, block: bytes, number: int, fold: _Fold, today: date) -> None:
     for offset, line in enumerate(block.split(b"\n")[:-1], 1):
         if not line.strip():
             continue

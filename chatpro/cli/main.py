@@ -130,10 +130,16 @@ def _debug_requested(argv: list[str], environ: Mapping[str, str]) -> bool:
 
 def run(argv: list[str] | None = None) -> None:
     """The console script: run the CLI and exit with SPEC's code."""
+    import gc
     import signal
 
     signal.signal(signal.SIGTERM, _on_sigterm)
-    sys.exit(main(list(sys.argv[1:] if argv is None else argv)))
+    code = main(list(sys.argv[1:] if argv is None else argv))
+    # The interpreter's exit walks every object in its final garbage collections (about 5 ms of
+    # a table command's time); frozen objects are skipped. Files are closed and streams flushed
+    # as before: nothing of ours waits for the garbage collector.
+    gc.freeze()
+    sys.exit(code)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

@@ -5,7 +5,8 @@ metadata. Loading (chatpro.config), `config show/get/set/unset` and the docs all
 as do the limits other modules share (MAX_RETENTION_DAYS, SECRET_POLICIES).
 """
 
-from __future__ import annotations
+# Annotations are evaluated here (no `from __future__ import annotations`): typing.NamedTuple
+# compiles each string annotation of its fields, about 1 ms of every start (architecture.md).
 
 import math
 import re
@@ -13,10 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chatpro.errors import InputError
+from chatpro.paths import StrPath
 
 if TYPE_CHECKING:
     from decimal import Decimal
-    from pathlib import Path
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_WARN_AT = (50, 75, 80, 90, 95)
@@ -78,7 +79,7 @@ def int_range(low: int, high: int | None) -> Checker:
     return check
 
 
-def _finite_number(value: Any) -> Decimal:
+def _finite_number(value: Any) -> "Decimal":
     """VALUE as an exact Decimal; refuses booleans, strings, nan and infinities."""
     from decimal import Decimal
 
@@ -97,7 +98,7 @@ def check_positive_number(value: Any) -> float:
     return float(number)
 
 
-def check_money(value: Any) -> Decimal:
+def check_money(value: Any) -> "Decimal":
     """A non-negative amount, kept exact."""
     number = _finite_number(value)
     if number < 0:
@@ -230,14 +231,14 @@ class Settings:
     currency: str = setting(
         "money.currency", check_currency, DEFAULT_CURRENCY, "three-letter currency code", kind=TEXT
     )
-    monthly_budget: Decimal | None = setting(
+    monthly_budget: "Decimal | None" = setting(
         "money.monthly_budget", check_money, None, "amount a cycle, ≥ 0 (absent: no budget)"
     )
     # open tables and what loading learned; not settings themselves
     aliases: Mapping[str, str]  # a new empty dict by default
     models: Mapping[str, Mapping[str, Any]]  # a new empty dict by default
     warnings: tuple[str, ...] = ()
-    path: Path | None = None  # the file these came from
+    path: "StrPath | None" = None  # the file these came from
     file_keys: frozenset[str] = frozenset()  # dotted keys the file sets
 
     def __init__(self, **values: Any) -> None:

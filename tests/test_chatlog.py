@@ -6,12 +6,14 @@ import json
 import os
 import signal
 import stat
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chatpro.chatlog import ChatLog, dump_line, make_record, new_chat_id
+from chatpro.chatlog.records import format_ts
 from chatpro.clock import FixedClock
 from chatpro.errors import ConfigError, InputError
 from tests.chatlog_support import (
@@ -161,6 +163,44 @@ def test_prune_with_nothing_expired_leaves_the_file_alone(path: Path) -> None:
     inode = path.stat().st_ino
     assert log.prune() == 0
     assert path.stat().st_ino == inode
+
+
+def test_prune_over_many_blocks_removes_exactly_what_has_expired(path: Path) -> None:
+    """Whole blocks are decided by their stamps (kept, or dropped); a timestamp whose UTC offset
+    is beyond ±14h, a torn line and lines out of order still get the exact per-line answer."""
+    cutoff = NOW - 90 * DAY
+    chat = new_chat_id()
+
+    def at(moment: datetime, hours: int, content: str) -> dict[str, Any]:
+        record = rec(chat, content)
+        record["ts"] = format_ts(moment.astimezone(timezone(timedelta(hours=hours))))
+        return record
+
+    second = timedelta(seconds=1)
+    old = [rec(chat, f"old {i}", age=100 * DAY - i * second) for i in range(2500)]
+    new = [rec(chat, f"new {i}", age=50 * DAY + i * second) for i in range(2500)]
+    # kept by an hour, written at -20:00: its local time looks 19 hours before the cutoff
+    old[1200:1200] = [at(cutoff + timedelta(hours=1), -20, "kept, far west")]
+    old[1800:1800] = [rec(chat, "kept among the old", age=DAY)]
+    # expired by an hour, written at +20:00: its local time looks 19 hours after the cutoff
+    new[1300:1300] = [at(cutoff - timedelta(hours=1), 20, "expired, far east")]
+    new[2000:2000] = [rec(chat, "expired among the new", age=95 * DAY)]
+    write_raw(path, old)
+    torn = dump_line(rec(chat, "torn"))[:40] + b"\n"  # a killed appender's half line
+    write_raw(path, [], tail=torn)
+    write_raw(path, new)
+    expected = [
+        r["content"]
+        for r in [*old, *new]
+        if datetime.fromisoformat(r["ts"]) >= cutoff  # the oracle: real time comparison
+    ]
+
+    log, warnings = make_log(path)
+    assert log.prune() == len(old) + len(new) - len(expected)
+    assert [json.loads(line)["content"] for line in lines_of(path)] == expected
+    assert "kept, far west" in expected and "kept among the old" in expected
+    assert "expired, far east" not in expected
+    assert warnings == [f"removed 1 unreadable line from {path}"]
 
 
 # --- reading -------------------------------------------------------------------------------------

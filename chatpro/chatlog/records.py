@@ -243,6 +243,8 @@ class Window:
         # Offsets lie within ±14h, so any fixed-format ts whose local time is at or after
         # cutoff+14h is inside the window, whatever its offset.
         self.surely_kept = _naive_ms(utc_cut + timedelta(hours=14))
+        # ... and any whose local time is before cutoff-14h is outside it.
+        self.surely_expired = _naive_ms(utc_cut - timedelta(hours=14))
         self._cuts: dict[bytes, bytes | None] = {}
 
     def keeps_fixed(self, ts: bytes) -> bool:

@@ -58,20 +58,25 @@ def _sha256() -> re.Pattern[bytes]:
 
 
 @functools.cache
-def _ts_only() -> re.Pattern[bytes]:
-    """Just the ts of a whole line in our format, for the prune's C-speed "nothing expires
-    here" check."""
+def _line_stamps() -> re.Pattern[bytes]:
+    """One match per line: group 1 is the ts of a whole line in our format, empty for any other
+    line. `findall` over whole lines gives every line's stamp in one C-speed pass, with no second
+    pass to count the lines (the prune's whole-block checks). Only offsets within ±14h, which the
+    window's "surely kept/expired" bounds assume, count as our format here."""
     return re.compile(
-        rb'(?<![^\n])\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
-        rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)"[^\n]*\}\n'
+        rb'\{"v": 1, "id": "[^"\n]*", "chat_id": "[^"\n]*", '
+        rb'"ts": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}'
+        rb'(?:[+-](?:0\d|1[0-3]):[0-5]\d|[+-]14:00))"[^\n]*\}\n'
+        rb"|[^\n]*\n"
     )
 
 
 class _Rewrite:
-    """What a rewrite keeps. `untouched` is a cheap whole-block test; `keep` decides one line and
+    """What a rewrite keeps. `whole` is a cheap whole-block test; `keep` decides one line and
     returns (keep it, it was a message we removed)."""
 
-    def untouched(self, block: bytes) -> bool:
+    def whole(self, block: bytes) -> int | None:
+        """0: the block stays as it is; N > 0: all of it goes, N messages; None: line by line."""
         raise NotImplementedError
 
     def keep(self, line: bytes) -> tuple[bool, bool]:
@@ -83,13 +88,18 @@ class _Prune(_Rewrite):
         self.window = window
         self.unreadable = 0
 
-    def untouched(self, block: bytes) -> bool:
+    def whole(self, block: bytes) -> int | None:
         if not block.endswith(b"\n"):
-            return False
-        stamps = _ts_only().findall(block)
-        if len(stamps) == block.count(b"\n") and min(stamps) >= self.window.surely_kept:
-            return True
-        return all(self._decide(line) == (True, False) for line in split_lines(block))
+            return None
+        stamps = _line_stamps().findall(block)
+        if b"" not in stamps:  # every line is ours: decided by its stamps alone
+            if min(stamps) >= self.window.surely_kept:
+                return 0
+            if max(stamps) < self.window.surely_expired:
+                return len(stamps)
+        if all(self._decide(line) == (True, False) for line in split_lines(block)):
+            return 0
+        return None
 
     def keep(self, line: bytes) -> tuple[bool, bool]:
         decision = self._decide(line)
@@ -98,8 +108,8 @@ class _Prune(_Rewrite):
         return decision
 
     def _decide(self, line: bytes) -> tuple[bool, bool]:
-        m = _ts_only().match(line + b"\n")
-        if m is not None:
+        m = _line_stamps().match(line + b"\n")
+        if m is not None and m.group(1):
             kept = self.window.keeps_fixed(m.group(1))
             return kept, not kept
         try:
@@ -122,8 +132,8 @@ class _DropChats(_Rewrite):
             b'"chat_id": ?"(' + b"|".join(re.escape(c.encode()) for c in sorted(self.ids)) + b')"'
         )
 
-    def untouched(self, block: bytes) -> bool:
-        return self.pick.search(block) is None
+    def whole(self, block: bytes) -> int | None:
+        return 0 if self.pick.search(block) is None else None
 
     def keep(self, line: bytes) -> tuple[bool, bool]:
         m = LINE_RE.match(line + b"\n")
@@ -365,17 +375,19 @@ class ChatLog:
             if opened is None:
                 return 0
             fh, size = opened
-            first = next(
-                (off for off, block in forward(fh, size) if not rule.untouched(block)), None
-            )
+            first = next((off for off, block in forward(fh, size) if rule.whole(block) != 0), None)
             if first is None:
                 return 0
             removed = 0
             with atomic_writer(self.path) as out:
                 _copy_range(fh.fileno(), out, first)
                 for _, block in forward(fh, size, start=first):
-                    if rule.untouched(block):
+                    gone = rule.whole(block)
+                    if gone == 0:
                         write_all(out, block)
+                        continue
+                    if gone is not None:
+                        removed += gone
                         continue
                     kept = []
                     for line in split_lines(block):

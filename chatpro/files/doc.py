@@ -118,66 +118,86 @@ def raw_text(word: bytes, table: bytes, fib: Fib, progress: Progress | None) -> 
     # Fields and table marks expand a little; stop reading well past the cap, not at the end.
     wanted = min(wanted, MAX_TEXT_CHARS * 2)
     stop = _pieces_read(cps, wanted)
+    # Characters per piece read: the last one may run past WANTED.
+    counts = array("q", map(operator.sub, islice(cps, 1, stop + 1), islice(cps, stop)))
+    if stop:
+        counts[-1] = min(cps[stop], wanted) - cps[stop - 1]
+    narrow, wide, runs = _gather(word, fcs, counts, fib.word6, progress, cps, wanted)
+    if progress is not None and stop:
+        progress(min(cps[stop], wanted), wanted)
+    return _interleave(narrow.decode(fib.codepage, errors="replace"), wide, runs)
+
+
+def _gather(
+    word: bytes,
+    fcs: array[int],
+    counts: array[int],
+    word6: bool,
+    progress: Progress | None,
+    cps: array[int],
+    wanted: int,
+) -> tuple[bytearray, bytearray, array[int]]:
+    """The bytes of the 8-bit pieces and of the UTF-16LE pieces, each kind in one buffer, and the
+    characters of each run of consecutive pieces of one kind (the kinds alternate, 8-bit first)."""
     size = len(word)
-    narrow = bytearray()  # 8-bit text: cp1252 (compressed) or, in Word 6/95, the code page
-    wide = bytearray()  # UTF-16LE text
-    # (is_wide, characters) per run of consecutive pieces of one kind
-    runs: list[tuple[bool, int]] = []
-    run_wide, run_count = False, 0
-    word6 = fib.word6
-    for i in range(stop):
-        start = cps[i]
-        count = min(cps[i + 1], wanted) - start
-        fc = fcs[i]
+    narrow = bytearray()  # cp1252 (compressed) or, in Word 6/95, the document's code page
+    wide = bytearray()
+    runs = array("q")
+    run_wide = False
+    run_count = 0
+    for i, (fc, count) in enumerate(zip(fcs, counts, strict=False)):  # COUNTS: pieces read
         if word6 or fc & FC_COMPRESSED:
             offset = fc if word6 else (fc & FC_MASK) >> 1
             if count and offset + count > size:
                 raise Corrupt
             narrow += word[offset : offset + count]
-            is_wide = False
+            if run_wide:
+                runs.append(run_count)
+                run_wide, run_count = False, 0
         else:
             offset = fc & FC_MASK
-            if count and offset + 2 * count > size:
-                raise Corrupt
-            wide += word[offset : offset + 2 * count]
-            # A piece ending in half a surrogate pair gets U+FFFD for it, as read on its own,
-            # not a character made with the next piece's first unit.
-            if count and 0xD8 <= word[offset + 2 * count - 1] <= 0xDB:
-                wide[-2:] = b"\xfd\xff"
-            is_wide = True
-        if is_wide != run_wide:
-            if run_count:
-                runs.append((run_wide, run_count))
-            run_wide, run_count = is_wide, 0
+            end = offset + 2 * count
+            if count:
+                if end > size:
+                    raise Corrupt
+                wide += word[offset:end]
+                # A piece ending in half a surrogate pair reads U+FFFD for it, as on its own,
+                # not a character made with the next piece's first unit.
+                if 0xD8 <= word[end - 1] <= 0xDB:
+                    wide[-2:] = b"\xfd\xff"
+            if not run_wide:
+                runs.append(run_count)
+                run_wide, run_count = True, 0
         run_count += count
         if progress is not None and not i & 0xFFFF:
             progress(min(cps[i + 1], wanted), wanted)
-    if run_count:
-        runs.append((run_wide, run_count))
-    if progress is not None and stop:
-        progress(min(cps[stop], wanted), wanted)
-    narrow_text = narrow.decode(fib.codepage, errors="replace")
-    wide_text = wide.decode("utf-16-le", errors="replace")
-    if len(wide_text) == len(wide) // 2:
-        decode_run = None
-    else:
-        # Surrogate pairs made one character of two CPs: cut the UTF-16 text by bytes instead.
-        def decode_run(at: int, count: int) -> str:
-            return wide[2 * at : 2 * (at + count)].decode("utf-16-le", errors="replace")
+    runs.append(run_count)
+    return narrow, wide, runs
 
+
+def _interleave(narrow_text: str, wide: bytearray, runs: array[int]) -> str:
+    """The text of RUNS, alternately from NARROW_TEXT and WIDE (UTF-16LE), joined in chunks so
+    a million one-character runs never live as a million strings at once."""
+    wide_text = wide.decode("utf-16-le", errors="replace")
+    paired = len(wide_text) != len(wide) // 2  # a surrogate pair made one character of two CPs
+    chunks: list[str] = []
     out: list[str] = []
     at_narrow = at_wide = 0
-    for is_wide, count in runs:
-        if not is_wide:
+    for index, count in enumerate(runs):
+        if not index & 1:
             out.append(narrow_text[at_narrow : at_narrow + count])
             at_narrow += count
-        elif decode_run is None:
-            out.append(wide_text[at_wide : at_wide + count])
+        elif paired:
+            out.append(wide[2 * at_wide : 2 * (at_wide + count)].decode("utf-16-le", "replace"))
             at_wide += count
         else:
-            out.append(decode_run(at_wide, count))
+            out.append(wide_text[at_wide : at_wide + count])
             at_wide += count
-    return "".join(out)
+        if len(out) >= 4096:
+            chunks.append("".join(out))
+            out.clear()
+    chunks.append("".join(out))
+    return "".join(chunks)
 
 
 _FIELD = re.compile("[\x13\x14\x15]")

@@ -17,7 +17,8 @@ import re
 import struct
 import sys
 from array import array
-from itertools import islice
+from collections.abc import Iterator
+from itertools import accumulate, chain, islice, zip_longest
 
 from chatpro.errors import FileRefused
 from chatpro.files.common import MAX_TEXT_CHARS, Extracted, Progress, cap_text
@@ -175,29 +176,37 @@ def _gather(
     return narrow, wide, runs
 
 
+_UNIT_KINDS = bytes.maketrans(bytes(range(0xD8, 0xE0)), b"HHHHLLLL")
+
+
 def _interleave(narrow_text: str, wide: bytearray, runs: array[int]) -> str:
-    """The text of RUNS, alternately from NARROW_TEXT and WIDE (UTF-16LE), joined in chunks so
-    a million one-character runs never live as a million strings at once."""
+    """The text of RUNS, alternately from NARROW_TEXT and WIDE (UTF-16LE), one character per CP."""
     wide_text = wide.decode("utf-16-le", errors="replace")
-    paired = len(wide_text) != len(wide) // 2  # a surrogate pair made one character of two CPs
-    chunks: list[str] = []
-    out: list[str] = []
-    at_narrow = at_wide = 0
-    for index, count in enumerate(runs):
-        if not index & 1:
-            out.append(narrow_text[at_narrow : at_narrow + count])
-            at_narrow += count
-        elif paired:
-            out.append(wide[2 * at_wide : 2 * (at_wide + count)].decode("utf-16-le", "replace"))
-            at_wide += count
-        else:
-            out.append(wide_text[at_wide : at_wide + count])
-            at_wide += count
-        if len(out) >= 4096:
-            chunks.append("".join(out))
-            out.clear()
-    chunks.append("".join(out))
-    return "".join(chunks)
+    wide_runs = runs[1::2]
+    if len(wide_text) != len(wide) // 2:
+        # A surrogate pair made one character of two CPs (never across pieces, see _gather):
+        # a run has as many characters as code units less the pairs in it, counted on the
+        # units' high bytes (H: high surrogate, L: low surrogate).
+        kinds = bytes(wide[1::2]).translate(_UNIT_KINDS)
+        starts = accumulate(wide_runs, initial=0)
+        wide_runs = array(
+            "q",
+            [
+                count - kinds.count(b"HL", at, at + count)
+                for at, count in zip(starts, wide_runs, strict=False)
+            ],
+        )
+    texts = chain.from_iterable(
+        zip_longest(_cut(narrow_text, runs[0::2]), _cut(wide_text, wide_runs), fillvalue="")
+    )
+    # Joined in batches so a million one-character runs never live as a million strings at once.
+    return "".join(["".join(batch) for batch in iter(lambda: list(islice(texts, 65536)), [])])
+
+
+def _cut(text: str, lengths: array[int]) -> Iterator[str]:
+    """TEXT cut into consecutive pieces of LENGTHS characters."""
+    ends = array("q", accumulate(lengths))
+    return map(text.__getitem__, map(slice, chain((0,), ends), ends))
 
 
 _FIELD = re.compile("[\x13\x14\x15]")

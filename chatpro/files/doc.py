@@ -210,6 +210,7 @@ def _cut(text: str, lengths: array[int]) -> Iterator[str]:
 
 
 _FIELD = re.compile("[\x13\x14\x15]")
+_TRAILING_SPACE = re.compile(r"[^\S\n]+(?=\n|\Z)")
 _DROP = re.compile("[\x00-\x06\x08\x0e-\x12\x16-\x1d\x1f]")
 
 
@@ -238,8 +239,8 @@ def clean(raw: str) -> str:
     text = text.replace("\r\x07", "\x07").replace("\x07\x07", "\n").replace("\x07", "\t")
     text = text.replace("\r", "\n").replace("\x0b", "\n").replace("\x0c", "\n").replace("\x1e", "-")
     text = _DROP.sub("", text)
-    lines = [line.rstrip() for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    text = _TRAILING_SPACE.sub("", text)  # each line's rstrip(), without a string per line
+    text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip("\n")
 
 

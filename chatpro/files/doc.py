@@ -10,14 +10,22 @@ file that was not fast-saved has no piece table: its text is one 8-bit run from 
 
 from __future__ import annotations
 
+import bisect
 import io
+import operator
 import re
 import struct
+import sys
+from array import array
+from collections.abc import Iterator
+from itertools import accumulate, chain, islice, zip_longest
 
 from chatpro.errors import FileRefused
 from chatpro.files.common import MAX_TEXT_CHARS, Extracted, Progress, cap_text
 from chatpro.files.doc_fib import (
     CLX,
+    FC_COMPRESSED,
+    FC_MASK,
     NFIB_WORD6,
     PLCF_END_REF,
     PLCF_FND_REF,
@@ -30,15 +38,34 @@ from chatpro.files.doc_fib import (
 )
 from chatpro.files.sniff import OLE2_MAGIC
 
+_U32 = "I" if array("I").itemsize == 4 else "L"
+MAX_PRCS = 0x8000
+"""A Pcd names its property modifier (Prc) with 15 bits: no Clx has more Prc records."""
 
-def _piece_table(clx: bytes) -> tuple[list[int], list[bytes]]:
-    """CPs (n+1) and Pcds (n) from a Clx: skip the Prc records, then read the PlcPcd."""
+
+def _u32s(buf: memoryview) -> array[int]:
+    """BUF (a multiple of 4 bytes) as little-endian unsigned 32-bit numbers, in one copy."""
+    values = array(_U32)
+    values.frombytes(buf)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
+def _piece_table(table: bytes, fc_clx: int, lcb_clx: int) -> tuple[array[int], array[int]]:
+    """CPs (n+1) and each Pcd's fc (n, with its fCompressed bit) from the Clx at FC_CLX: skip the
+    Prc records, then read the PlcPcd whole (one array per column, no per-piece objects)."""
+    if lcb_clx == 0 or fc_clx + lcb_clx > len(table):
+        raise Corrupt
+    clx = memoryview(table)[fc_clx : fc_clx + lcb_clx]
     pos = 0
+    prcs = 0
     while pos < len(clx):
         clxt = clx[pos]
         if clxt == 0x01:
+            prcs += 1
             cb = struct.unpack_from("<h", clx, pos + 1)[0] if pos + 3 <= len(clx) else -1
-            if cb < 0:
+            if cb < 0 or prcs > MAX_PRCS:
                 raise Corrupt
             pos += 3 + cb
         elif clxt == 0x02:
@@ -47,16 +74,38 @@ def _piece_table(clx: bytes) -> tuple[list[int], list[bytes]]:
             if len(plc) != lcb or (lcb - 4) % 12 or lcb < 16:
                 raise Corrupt
             n = (lcb - 4) // 12
-            cps = list(struct.unpack_from(f"<{n + 1}I", plc, 0))
-            pcds = [plc[4 * (n + 1) + 8 * i : 4 * (n + 1) + 8 * (i + 1)] for i in range(n)]
-            return cps, pcds
+            cps = _u32s(plc[: 4 * (n + 1)])
+            # Each Pcd is 8 bytes with its fc at offset 2: read the words at 2, 6, 10 ... and keep
+            # every other one (the last Pcd's fc separately, the buffer may end right after it).
+            at = 4 * (n + 1) + 2
+            fcs = _u32s(plc[at : at + 8 * (n - 1)])[::2]
+            fcs.append(u32(plc, at + 8 * (n - 1)))
+            return cps, fcs
         else:
             raise Corrupt
     raise Corrupt
 
 
+def _pieces_read(cps: array[int], wanted: int) -> int:
+    """How many pieces reading up to CP WANTED uses; Corrupt if one of them (or the first one
+    past WANTED) ends before it starts."""
+    n = len(cps) - 1
+    descent = n
+    if not all(map(operator.le, cps, islice(cps, 1, None))):
+        descent = next(i for i in range(n) if cps[i + 1] < cps[i])
+    stop = bisect.bisect_left(cps, wanted, 0, descent)
+    if stop == descent < n:
+        raise Corrupt
+    return stop
+
+
 def raw_text(word: bytes, table: bytes, fib: Fib, progress: Progress | None) -> str:
-    """Every part's characters (CP 0 to the end of the last part), one character per CP."""
+    """Every part's characters (CP 0 to the end of the last part), one character per CP.
+
+    Pieces are many in a heavily edited (or hostile) file, one per character at worst, so they
+    are not decoded one by one: the bytes of all 8-bit pieces are gathered into one buffer and
+    those of all UTF-16 pieces into another, each decoded once, and the text is cut back into
+    runs of consecutive pieces of one kind."""
     wanted = sum(fib.ccps) or 0
     if not fib.complex and fib.word6:
         if not wanted:
@@ -65,45 +114,103 @@ def raw_text(word: bytes, table: bytes, fib: Fib, progress: Progress | None) -> 
         if progress is not None:
             progress(1, 1)
         return chunk.decode(fib.codepage, errors="replace")
-    fc_clx, lcb_clx = fib.pair(CLX)
-    if lcb_clx == 0 or fc_clx + lcb_clx > len(table):
-        raise Corrupt
-    cps, pcds = _piece_table(table[fc_clx : fc_clx + lcb_clx])
+    cps, fcs = _piece_table(table, *fib.pair(CLX))
     wanted = wanted or cps[-1]
     # Fields and table marks expand a little; stop reading well past the cap, not at the end.
     wanted = min(wanted, MAX_TEXT_CHARS * 2)
-    out: list[str] = []
-    for i, pcd in enumerate(pcds):
-        start, end = cps[i], cps[i + 1]
-        if end < start:
-            raise Corrupt
-        if start >= wanted:
-            break
-        count = min(end, wanted) - start
-        fc_raw = struct.unpack_from("<I", pcd, 2)[0]
-        if fib.word6:
-            chunk = word[fc_raw : fc_raw + count]
-            if len(chunk) != count:
+    stop = _pieces_read(cps, wanted)
+    # Characters per piece read: the last one may run past WANTED.
+    counts = array("q", map(operator.sub, islice(cps, 1, stop + 1), islice(cps, stop)))
+    if stop:
+        counts[-1] = min(cps[stop], wanted) - cps[stop - 1]
+    narrow, wide, runs = _gather(word, fcs, counts, fib.word6, progress, cps, wanted)
+    if progress is not None and stop:
+        progress(min(cps[stop], wanted), wanted)
+    return _interleave(narrow.decode(fib.codepage, errors="replace"), wide, runs)
+
+
+def _gather(
+    word: bytes,
+    fcs: array[int],
+    counts: array[int],
+    word6: bool,
+    progress: Progress | None,
+    cps: array[int],
+    wanted: int,
+) -> tuple[bytearray, bytearray, array[int]]:
+    """The bytes of the 8-bit pieces and of the UTF-16LE pieces, each kind in one buffer, and the
+    characters of each run of consecutive pieces of one kind (the kinds alternate, 8-bit first)."""
+    size = len(word)
+    narrow = bytearray()  # cp1252 (compressed) or, in Word 6/95, the document's code page
+    wide = bytearray()
+    runs = array("q")
+    run_wide = False
+    run_count = 0
+    for i, (fc, count) in enumerate(zip(fcs, counts, strict=False)):  # COUNTS: pieces read
+        if word6 or fc & FC_COMPRESSED:
+            offset = fc if word6 else (fc & FC_MASK) >> 1
+            if count and offset + count > size:
                 raise Corrupt
-            out.append(chunk.decode(fib.codepage, errors="replace"))
-        elif fc_raw & 0x40000000:
-            offset = (fc_raw & 0x3FFFFFFF) // 2
-            chunk = word[offset : offset + count]
-            if len(chunk) != count:
-                raise Corrupt
-            out.append(chunk.decode("cp1252", errors="replace"))
+            narrow += word[offset : offset + count]
+            if run_wide:
+                runs.append(run_count)
+                run_wide, run_count = False, 0
         else:
-            fc = fc_raw & 0x3FFFFFFF
-            chunk = word[fc : fc + 2 * count]
-            if len(chunk) != 2 * count:
-                raise Corrupt
-            out.append(chunk.decode("utf-16-le", errors="replace"))
-        if progress is not None:
-            progress(min(end, wanted), wanted)
-    return "".join(out)
+            offset = fc & FC_MASK
+            end = offset + 2 * count
+            if count:
+                if end > size:
+                    raise Corrupt
+                wide += word[offset:end]
+                # A piece ending in half a surrogate pair reads U+FFFD for it, as on its own,
+                # not a character made with the next piece's first unit.
+                if 0xD8 <= word[end - 1] <= 0xDB:
+                    wide[-2:] = b"\xfd\xff"
+            if not run_wide:
+                runs.append(run_count)
+                run_wide, run_count = True, 0
+        run_count += count
+        if progress is not None and not i & 0xFFFF:
+            progress(min(cps[i + 1], wanted), wanted)
+    runs.append(run_count)
+    return narrow, wide, runs
+
+
+_UNIT_KINDS = bytes.maketrans(bytes(range(0xD8, 0xE0)), b"HHHHLLLL")
+
+
+def _interleave(narrow_text: str, wide: bytearray, runs: array[int]) -> str:
+    """The text of RUNS, alternately from NARROW_TEXT and WIDE (UTF-16LE), one character per CP."""
+    wide_text = wide.decode("utf-16-le", errors="replace")
+    wide_runs = runs[1::2]
+    if len(wide_text) != len(wide) // 2:
+        # A surrogate pair made one character of two CPs (never across pieces, see _gather):
+        # a run has as many characters as code units less the pairs in it, counted on the
+        # units' high bytes (H: high surrogate, L: low surrogate).
+        kinds = bytes(wide[1::2]).translate(_UNIT_KINDS)
+        starts = accumulate(wide_runs, initial=0)
+        wide_runs = array(
+            "q",
+            [
+                count - kinds.count(b"HL", at, at + count)
+                for at, count in zip(starts, wide_runs, strict=False)
+            ],
+        )
+    texts = chain.from_iterable(
+        zip_longest(_cut(narrow_text, runs[0::2]), _cut(wide_text, wide_runs), fillvalue="")
+    )
+    # Joined in batches so a million one-character runs never live as a million strings at once.
+    return "".join(["".join(batch) for batch in iter(lambda: list(islice(texts, 65536)), [])])
+
+
+def _cut(text: str, lengths: array[int]) -> Iterator[str]:
+    """TEXT cut into consecutive pieces of LENGTHS characters."""
+    ends = array("q", accumulate(lengths))
+    return map(text.__getitem__, map(slice, chain((0,), ends), ends))
 
 
 _FIELD = re.compile("[\x13\x14\x15]")
+_TRAILING_SPACE = re.compile(r"[^\S\n]+(?=\n|\Z)")
 _DROP = re.compile("[\x00-\x06\x08\x0e-\x12\x16-\x1d\x1f]")
 
 
@@ -132,8 +239,8 @@ def clean(raw: str) -> str:
     text = text.replace("\r\x07", "\x07").replace("\x07\x07", "\n").replace("\x07", "\t")
     text = text.replace("\r", "\n").replace("\x0b", "\n").replace("\x0c", "\n").replace("\x1e", "-")
     text = _DROP.sub("", text)
-    lines = [line.rstrip() for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    text = _TRAILING_SPACE.sub("", text)  # each line's rstrip(), without a string per line
+    text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip("\n")
 
 
@@ -206,18 +313,12 @@ def _unique_lines(raw: str) -> list[str]:
     return list(seen)
 
 
-def piece_fcs(table: bytes, fib: Fib) -> tuple[list[int], list[int]]:
-    """Each piece's first CP and where its text is in WordDocument (negative: 8-bit text at
-    minus that offset), for finding the properties of a paragraph mark."""
+def piece_fcs(table: bytes, fib: Fib) -> tuple[array[int], array[int]]:
+    """Each piece's first CP and its Pcd's fc (where its text is in WordDocument, with the
+    fCompressed bit), for finding the properties of a paragraph mark."""
     if fib.word6 or not fib.pair(CLX)[1]:
-        return [], []
-    fc_clx, lcb_clx = fib.pair(CLX)
-    cps, pcds = _piece_table(table[fc_clx : fc_clx + lcb_clx])
-    fcs = []
-    for pcd in pcds:
-        fc_raw = struct.unpack_from("<I", pcd, 2)[0]
-        fcs.append(-((fc_raw & 0x3FFFFFFF) // 2) if fc_raw & 0x40000000 else fc_raw & 0x3FFFFFFF)
-    return cps, fcs
+        return array(_U32), array(_U32)
+    return _piece_table(table, *fib.pair(CLX))
 
 
 def _with_prefixes(main: str, prefixes: list[str] | None) -> str:

@@ -32,6 +32,10 @@ PLCF_BTE_PAPX = 13
 STSHF = 1
 """Indexes of the (fc, lcb) pairs used here; the same in both versions for these."""
 
+FC_COMPRESSED = 0x40000000
+FC_MASK = 0x3FFFFFFF
+"""A Word 97 Pcd's fc: with FC_COMPRESSED, 8-bit text at half the rest, else UTF-16LE text."""
+
 _WORD6_RGFCLCB = 0x58
 _WORD6_CCP = 0x34
 
@@ -48,13 +52,13 @@ class Corrupt(Exception):
     """A structure of the file does not hold together."""
 
 
-def u16(buf: bytes, at: int) -> int:
+def u16(buf: bytes | memoryview, at: int) -> int:
     if at < 0 or at + 2 > len(buf):
         raise Corrupt
     return int(struct.unpack_from("<H", buf, at)[0])
 
 
-def u32(buf: bytes, at: int) -> int:
+def u32(buf: bytes | memoryview, at: int) -> int:
     if at < 0 or at + 4 > len(buf):
         raise Corrupt
     return int(struct.unpack_from("<I", buf, at)[0])

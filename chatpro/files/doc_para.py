@@ -16,9 +16,21 @@ from __future__ import annotations
 import bisect
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chatpro.files.doc_fib import PLCF_BTE_PAPX, PLF_LFO, PLF_LST, STSHF, Corrupt, Fib, u16, u32
+from chatpro.files.doc_fib import (
+    FC_COMPRESSED,
+    FC_MASK,
+    PLCF_BTE_PAPX,
+    PLF_LFO,
+    PLF_LST,
+    STSHF,
+    Corrupt,
+    Fib,
+    u16,
+    u32,
+)
 
 SPRM_P_ILFO = 0x460B
 SPRM_P_ILVL = 0x260A
@@ -362,11 +374,12 @@ def _papx_runs(word: bytes, table: bytes, fib: Fib) -> tuple[list[int], list[tup
 
 
 def paragraph_prefixes(
-    main: str, word: bytes, table: bytes, fib: Fib, cps: list[int], fcs: list[int]
+    main: str, word: bytes, table: bytes, fib: Fib, cps: Sequence[int], fcs: Sequence[int]
 ) -> list[str] | None:
     """One Markdown prefix per paragraph of MAIN (split at paragraph and cell marks):
     "## " for a heading, "    1. " for a list item, "" for the rest. CPS/FCS map each piece's
-    first CP to its FC (FCS[i] < 0: compressed 8-bit text at -FCS[i]). None when unreadable."""
+    first CP to its Pcd's fc (with bit 30 set: compressed 8-bit text at half the rest).
+    None when unreadable."""
     try:
         starts, runs = _papx_runs(word, table, fib)
         styles = read_styles(table, *fib.pair(STSHF))
@@ -409,7 +422,10 @@ def paragraph_prefixes(
             paragraph_start = cp + 1
             continue
         base = fcs[piece]
-        fc = -base + (cp - cps[piece]) if base < 0 else base + 2 * (cp - cps[piece])
+        if base & FC_COMPRESSED:
+            fc = (base & FC_MASK) // 2 + (cp - cps[piece])
+        else:
+            fc = (base & FC_MASK) + 2 * (cp - cps[piece])
         run = bisect.bisect_right(starts, fc) - 1
         if run < 0 or run >= len(runs) or not main[paragraph_start:cp].strip():
             paragraph_start = cp + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -313,7 +314,12 @@ class Terminal:
                 self._read(min(deadline, time.monotonic() + 0.2))
             except EOFError:
                 break
-        return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        code = self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        # what the child wrote just before it exited is still in the terminal: read it all
+        with contextlib.suppress(EOFError):
+            while self._read(time.monotonic() + 0.2):
+                pass
+        return code
 
     def close(self) -> None:
         if self.proc.poll() is None:

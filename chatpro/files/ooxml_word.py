@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from chatpro.files import charts
@@ -435,6 +435,91 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
     return Extracted(builder.text(), builder.truncated, notices=tuple(notices))
 
 
+_TOP, _DOC, _BLOCKS, _ROWS = 0, 1, 2, 3
+"""What the children of an element being rendered are: the part's root, the root's (a w:body
+is read), blocks (paragraphs and tables at the top, maybe inside content controls) or a top-level
+table's rows (maybe inside content controls)."""
+
+
+class _Body:
+    """Renders the main part's top-level paragraphs and table rows from the tree as it grows.
+
+    The parser builds the tree with no Python work per element (asking it for start and end
+    events costs more than the whole tree: a table of 200,000 one-letter cells is 800,000
+    elements). Between chunks, every child of an element but its last has ended, so each
+    paragraph or row is rendered once a later sibling has begun (or the part has ended), then
+    removed: memory follows a chunk, not the document.
+    """
+
+    def __init__(self, doc: _Doc, rels: dict[str, tuple[str, str]], builder: TextBuilder) -> None:
+        self.doc = doc
+        self.rels = rels
+        self.builder = builder
+        self.table_width = 0  # columns of the top-level table being read; 0 outside tables
+
+    def render(self, top: ET.Element, ended: bool) -> None:
+        """Render what has ended below TOP (all of it when ENDED) and drop it from the tree."""
+        # frames: [element, what its children are, whether it has ended, next child, a table];
+        # a list, not recursion: content controls may nest thousands deep
+        frames: list[list[Any]] = [[top, _TOP, ended, 0, False]]
+        builder = self.builder
+        while frames:
+            frame = frames[-1]
+            el, mode, complete, i, _ = frame
+            if i == len(el):
+                if not complete:
+                    break  # nothing more has ended
+                frames.pop()
+                if frame[4]:
+                    self.table_width = 0
+                    builder.line("")
+                    if builder.full:
+                        return
+                if frames:
+                    frames[-1][3] += 1
+                continue
+            child = el[i]
+            is_open = not complete and i == len(el) - 1  # the last child may still be parsed
+            tag = child.tag
+            if mode == _TOP:
+                frames.append([child, _DOC, not is_open, 0, False])
+                continue
+            if mode == _DOC:
+                if tag == W + "body":
+                    frames.append([child, _BLOCKS, not is_open, 0, False])
+                    continue
+            elif tag in _BODY_CONTAINERS:
+                frames.append([child, mode, not is_open, 0, False])
+                continue
+            elif mode == _BLOCKS and tag == W + "tbl":
+                frames.append([child, _ROWS, not is_open, 0, True])
+                continue
+            elif tag == (W + "p" if mode == _BLOCKS else W + "tr"):
+                if is_open:
+                    break
+                if mode == _BLOCKS:
+                    for line in self.doc.paragraph(child, self.rels):
+                        builder.line(line)
+                else:
+                    self.row(child)
+                if builder.full:
+                    return
+            frame[3] = i + 1  # anything else at this depth holds no text we show
+        for frame in frames:  # the open elements keep only what has not been read yet
+            del frame[0][: frame[3]]
+
+    def row(self, tr: ET.Element) -> None:
+        cells = self.doc.row(tr, self.rels)
+        if self.table_width == 0:
+            self.table_width = max(len(cells), 1)
+            self.builder.line("")
+            for line in charts.pipe_table([cells]):
+                self.builder.line(line)
+        else:
+            cells += [""] * (self.table_width - len(cells))
+            self.builder.line("| " + " | ".join(cells) + " |")
+
+
 def _stream_body(
     package: Package,
     part: str,
@@ -444,64 +529,19 @@ def _stream_body(
     progress: Progress | None,
 ) -> None:
     total = package.infos[part.lstrip("/")].file_size
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    stack: list[ET.Element] = []
-    # for each open element below w:body: how many of it and its ancestors there are not
-    # containers, the first such tag, and whether one is an mc:Fallback (kept as the stack
-    # grows, so a paragraph nested thousands deep costs no more than one at the top)
-    paths: list[tuple[int, str, bool]] = []
-    top = (0, "", False)
+    tree = ET.TreeBuilder()
+    # an element opened before the part is fed: the part's root becomes its child, so the
+    # tree can be read while it grows
+    top = tree.start("part", {})
+    parser = ET.XMLParser(target=tree)
+    body = _Body(doc, rels, builder)
     done = 0
-    table_width = 0  # columns of the top-level table being streamed; 0 outside tables
     try:
         for chunk in package.xml_chunks(part):
-            parser.feed(chunk)
-            for item in parser.read_events():
-                # start/end events always carry an element
-                event, elem = cast("tuple[str, ET.Element]", item)
-                if event == "start":
-                    if len(stack) >= 2:
-                        outers, first, fallback = paths[-1] if len(stack) > 2 else top
-                        tag = elem.tag
-                        if tag not in _BODY_CONTAINERS:
-                            outers, first = outers + 1, first or tag
-                        paths.append((outers, first, fallback or tag == MC + "Fallback"))
-                    stack.append(elem)
-                    continue
-                stack.pop()
-                if len(stack) >= 2:
-                    paths.pop()
-                tag = elem.tag
-                if tag not in (W + "p", W + "tr", W + "tbl") or len(stack) < 2:
-                    continue
-                if stack[1].tag != W + "body":
-                    continue
-                # the element's ancestors below w:body
-                outers, first, fallback = paths[-1] if len(stack) > 2 else top
-                if fallback:
-                    continue
-                in_table = outers == 1 and first == W + "tbl"
-                if tag == W + "p" and not outers:
-                    for line in doc.paragraph(elem, rels):
-                        builder.line(line)
-                elif tag == W + "tr" and in_table:
-                    cells = doc.row(elem, rels)
-                    if table_width == 0:
-                        table_width = max(len(cells), 1)
-                        builder.line("")
-                        for line in charts.pipe_table([cells]):
-                            builder.line(line)
-                    else:
-                        cells += [""] * (table_width - len(cells))
-                        builder.line("| " + " | ".join(cells) + " |")
-                elif tag == W + "tbl" and not outers:
-                    table_width = 0
-                    builder.line("")
-                else:
-                    continue
-                stack[-1].remove(elem)
-                if builder.full:
-                    break
+            try:
+                parser.feed(chunk)
+            finally:  # what ended before broken XML still counts if it reaches the text cap
+                body.render(top, ended=False)
             if builder.full:
                 break
             done += len(chunk)
@@ -509,7 +549,9 @@ def _stream_body(
                 progress(done, total)
         else:
             parser.close()
+            body.render(top, ended=True)
     except ET.ParseError:
-        raise package.refuse("corrupt Word document (its XML does not parse)") from None
+        if not builder.full:
+            raise package.refuse("corrupt Word document (its XML does not parse)") from None
     if progress is not None:
         progress(total, total)

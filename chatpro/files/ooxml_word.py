@@ -3,8 +3,9 @@ pipe tables, text boxes on their own lines, charts and SmartArt, then footnotes 
 ("[^1]: ..."), headers and footers (each part once) and comments.
 
 The main part is parsed as a stream: each top-level paragraph and each row of a top-level table
-is rendered and dropped as soon as it ends, so memory follows one block, not the document, and
-parsing stops at the text cap. The side parts (styles, numbering, notes, headers) are small and
+is rendered and dropped once it has ended (looked at after each chunk), so memory follows a chunk,
+not the document, and parsing stops at the text cap. Table cells of plain runs, the bulk of a
+dense table, are read by a short loop instead of the general paragraph walk. The side parts (styles, numbering, notes, headers) are small and
 read whole, each bounded by MAX_SIDE_PART_BYTES.
 """
 
@@ -319,17 +320,96 @@ class _Doc:
         for tc in _children(tr, W + "tc"):
             if len(cells) >= MAX_TABLE_COLUMNS:
                 break  # a row of thousands of cells is not a table a reader can use
-            parts: list[str] = []
-            for child in _children(tc, W + "p", W + "tbl"):
-                if child.tag == W + "p":
-                    parts.extend(self.paragraph(child, rels))
-                else:  # a nested table, flattened into the cell
-                    for inner in _rows(child):
-                        parts.append(" / ".join(c for c in self.row(inner, rels) if c))
-            cells.append("<br>".join(charts.cell(part) for part in parts if part.strip()))
-            span = _int(_val(tc.find(W + "tcPr"), "gridSpan"), 1)
-            cells.extend([""] * (min(span, 64) - 1))
+            text = _plain_cell(tc)
+            if text is None:
+                parts: list[str] = []
+                for child in _children(tc, W + "p", W + "tbl"):
+                    if child.tag == W + "p":
+                        parts.extend(self.paragraph(child, rels))
+                    else:  # a nested table, flattened into the cell
+                        for inner in _rows(child):
+                            parts.append(" / ".join(c for c in self.row(inner, rels) if c))
+                text = "<br>".join(charts.cell(part) for part in parts if part.strip())
+            cells.append(text)
+            props = tc.find(W + "tcPr")
+            if props is not None:
+                span = _int(_val(props, "gridSpan"), 1)
+                cells.extend([""] * (min(span, 64) - 1))
         return cells
+
+
+_T, _R, _P, _PPR, _TAB = W + "t", W + "r", W + "p", W + "pPr", W + "tab"
+_BREAKS = frozenset({W + "br", W + "cr"})
+_NOT_PLAIN = frozenset(
+    {
+        W + "noBreakHyphen",
+        W + "footnoteReference",
+        W + "endnoteReference",
+        W + "txbxContent",
+        A + "graphicData",
+    }
+)
+"""Elements that add text even when empty, beyond those _plain_text reads itself."""
+_TEXT_TAGS = _NOT_PLAIN | _BREAKS | {_T, _TAB}
+_LIST_OR_HEADING = frozenset({W + "pStyle", W + "outlineLvl", W + "numPr"})
+_LOOK_THROUGH = frozenset({*_CONTAINERS, MC + "AlternateContent", W + "tbl"})
+
+
+def _plain_text(p: ET.Element) -> str | None:
+    """P's text when it is plain runs of text in a paragraph neither heading nor list item (what
+    most table cells hold), read without the general walk; None for anything else.
+
+    It must read exactly what _Doc.paragraph reads: an empty element adds nothing there unless it
+    is one of the few that stand for text, and property elements are skipped whole.
+    """
+    out: list[str] = []
+    props = False
+    for child in p:
+        tag = child.tag
+        if tag == _R:
+            for el in child:
+                tag = el.tag
+                if tag == _T:
+                    out.append(el.text or "")
+                elif tag in _SKIP:
+                    continue
+                elif tag == _TAB:
+                    out.append("\t")
+                elif tag in _BREAKS:
+                    out.append("\n")
+                elif len(el) or tag in _NOT_PLAIN:
+                    return None
+        elif tag == _PPR and not props:  # the paragraph's first properties decide its kind
+            props = True
+            for el in child:
+                if el.tag in _LIST_OR_HEADING:
+                    return None
+        elif tag in _SKIP:
+            continue
+        elif len(child) or tag in _TEXT_TAGS:  # text outside a run: the general walk
+            return None
+    return "".join(out).strip()
+
+
+def _plain_cell(tc: ET.Element) -> str | None:
+    """TC's pipe-table text when its paragraphs are all plain (see _plain_text), else None."""
+    lines: list[str] = []
+    for child in tc:
+        tag = child.tag
+        if tag == _P:
+            text = _plain_text(child)
+            if text is None:
+                return None
+            if text:
+                lines.extend(text.split("\n"))
+        elif tag in _LOOK_THROUGH:
+            return None
+    if len(lines) == 1:
+        text = lines[0]
+        if "\t" in text or "|" in text:
+            return charts.cell(text)
+        return text  # already stripped, on one line: charts.cell would return it unchanged
+    return "<br>".join(charts.cell(line) for line in lines if line.strip())
 
 
 def _children(el: ET.Element, *tags: str) -> Iterator[ET.Element]:

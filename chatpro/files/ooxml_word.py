@@ -3,10 +3,10 @@ pipe tables, text boxes on their own lines, charts and SmartArt, then footnotes 
 ("[^1]: ..."), headers and footers (each part once) and comments.
 
 The main part is parsed as a stream: each top-level paragraph and each row of a top-level table
-is rendered and dropped once it has ended (looked at after each chunk), so memory follows a chunk,
-not the document, and parsing stops at the text cap. Table cells of plain runs, the bulk of a
-dense table, are read by a short loop instead of the general paragraph walk. The side parts (styles, numbering, notes, headers) are small and
-read whole, each bounded by MAX_SIDE_PART_BYTES.
+is rendered and dropped once it has ended (looked at after each chunk), so memory follows a
+chunk, not the document, and parsing stops at the text cap. Table cells of plain runs, the bulk
+of a dense table, are read by a short loop instead of the general paragraph walk. The side parts
+(styles, numbering, notes, headers) are small and read whole, each bounded by MAX_SIDE_PART_BYTES.
 """
 
 from __future__ import annotations
@@ -516,9 +516,9 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
 
 
 _TOP, _DOC, _BLOCKS, _ROWS = 0, 1, 2, 3
-"""What the children of an element being rendered are: the part's root, the root's (a w:body
-is read), blocks (paragraphs and tables at the top, maybe inside content controls) or a top-level
-table's rows (maybe inside content controls)."""
+"""What the children of an element being rendered are: the part's root element; the root's
+children (the w:body is read); blocks (top-level paragraphs and tables, maybe inside content
+controls); or a top-level table's rows (maybe inside content controls)."""
 
 
 class _Body:

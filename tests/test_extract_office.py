@@ -591,3 +591,68 @@ def test_a_paragraph_inside_thousands_of_content_controls_is_read() -> None:
     body = deep + fs.docx_paragraph("Deep inside") + "</w:sdtContent></w:sdt>" * 3000
     text = load_bytes(fs.docx_bytes(document=fs.document_xml(body)), "deep.docx").text
     assert text == "Deep inside"
+
+
+def test_a_dense_table_of_thousands_of_tiny_cells_is_read_whole() -> None:
+    # a spreadsheet pasted into Word: 6,000 rows of ten one-word cells, some with the properties
+    # Word writes, about 400,000 elements over several of the parser's chunks; then rows whose
+    # cells are merged, numbered, styled or split into paragraphs, in a content control
+    plain = "<w:tc><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:tc>"
+    dressed = (
+        '<w:tc><w:tcPr><w:tcW w:w="960" w:type="dxa"/></w:tcPr><w:p w:rsidR="00A1">'
+        '<w:pPr><w:spacing w:after="0"/></w:pPr><w:r><w:rPr><w:b/></w:rPr><w:t>{}</w:t></w:r>'
+        "</w:p></w:tc>"
+    )
+    rows = [
+        [f"r{r}c{c}" if (r * 7 + c) % 13 else f"{r}|{c}" for c in range(10)] for r in range(6000)
+    ]
+    xml_rows = "".join(
+        "<w:tr>"
+        + "".join((dressed if (r + c) % 2 else plain).format(text) for c, text in enumerate(row))
+        + "</w:tr>"
+        for r, row in enumerate(rows)
+    )
+    merged = (
+        '<w:tr><w:tc><w:tcPr><w:gridSpan w:val="2"/></w:tcPr>'
+        + para("Merged")
+        + "</w:tc>"
+        + "".join(plain.format(f"m{c}") for c in range(2, 10))
+        + "</w:tr>"
+    )
+    kinds = (
+        "<w:sdt><w:sdtContent><w:tr>"
+        + "".join(
+            f"<w:tc>{cell}</w:tc>"
+            for cell in [
+                para("Design", num=(1, 0)),
+                para("Wireframes", num=(1, 1)),
+                para("Scope", style="berschrift1"),
+                para("Logo") + para("A|B"),
+                "<w:p><w:r><w:t>x</w:t><w:tab/><w:t>y</w:t><w:br/><w:t>z</w:t></w:r></w:p>",
+            ]
+        )
+        + "</w:tr></w:sdtContent></w:sdt>"
+    )
+    body = para("Before") + f"<w:tbl>{xml_rows}{merged}{kinds}</w:tbl>" + para("After")
+    data = docx(
+        body,
+        {"styles.xml": STYLES, "numbering.xml": NUMBERING},
+        [("styles", "styles.xml"), ("numbering", "numbering.xml")],
+    )
+    assert len(zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml")) > 4 * MIB
+
+    def pipe(cells: list[str]) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    escaped = [[cell.replace("|", "\\|") for cell in row] for row in rows]
+    assert lines(load_bytes(data, "export.docx").text) == [
+        "Before",
+        "",
+        pipe(escaped[0]),
+        "|" + " --- |" * 10,
+        *(pipe(row) for row in escaped[1:]),
+        pipe(["Merged", "", *(f"m{c}" for c in range(2, 10))]),
+        pipe(["1. Design", "a) Wireframes", "# Scope", "Logo<br>A\\|B", "x y<br>z", *[""] * 5]),
+        "",
+        "After",
+    ]

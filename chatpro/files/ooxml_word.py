@@ -3,16 +3,17 @@ pipe tables, text boxes on their own lines, charts and SmartArt, then footnotes 
 ("[^1]: ..."), headers and footers (each part once) and comments.
 
 The main part is parsed as a stream: each top-level paragraph and each row of a top-level table
-is rendered and dropped as soon as it ends, so memory follows one block, not the document, and
-parsing stops at the text cap. The side parts (styles, numbering, notes, headers) are small and
-read whole, each bounded by MAX_SIDE_PART_BYTES.
+is rendered and dropped once it has ended (looked at after each chunk), so memory follows a
+chunk, not the document, and parsing stops at the text cap. Table cells of plain runs, the bulk
+of a dense table, are read by a short loop instead of the general paragraph walk. The side parts
+(styles, numbering, notes, headers) are small and read whole, each bounded by MAX_SIDE_PART_BYTES.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from chatpro.files import charts
@@ -319,17 +320,96 @@ class _Doc:
         for tc in _children(tr, W + "tc"):
             if len(cells) >= MAX_TABLE_COLUMNS:
                 break  # a row of thousands of cells is not a table a reader can use
-            parts: list[str] = []
-            for child in _children(tc, W + "p", W + "tbl"):
-                if child.tag == W + "p":
-                    parts.extend(self.paragraph(child, rels))
-                else:  # a nested table, flattened into the cell
-                    for inner in _rows(child):
-                        parts.append(" / ".join(c for c in self.row(inner, rels) if c))
-            cells.append("<br>".join(charts.cell(part) for part in parts if part.strip()))
-            span = _int(_val(tc.find(W + "tcPr"), "gridSpan"), 1)
-            cells.extend([""] * (min(span, 64) - 1))
+            text = _plain_cell(tc)
+            if text is None:
+                parts: list[str] = []
+                for child in _children(tc, W + "p", W + "tbl"):
+                    if child.tag == W + "p":
+                        parts.extend(self.paragraph(child, rels))
+                    else:  # a nested table, flattened into the cell
+                        for inner in _rows(child):
+                            parts.append(" / ".join(c for c in self.row(inner, rels) if c))
+                text = "<br>".join(charts.cell(part) for part in parts if part.strip())
+            cells.append(text)
+            props = tc.find(W + "tcPr")
+            if props is not None:
+                span = _int(_val(props, "gridSpan"), 1)
+                cells.extend([""] * (min(span, 64) - 1))
         return cells
+
+
+_T, _R, _P, _PPR, _TAB = W + "t", W + "r", W + "p", W + "pPr", W + "tab"
+_BREAKS = frozenset({W + "br", W + "cr"})
+_NOT_PLAIN = frozenset(
+    {
+        W + "noBreakHyphen",
+        W + "footnoteReference",
+        W + "endnoteReference",
+        W + "txbxContent",
+        A + "graphicData",
+    }
+)
+"""Elements that add text even when empty, beyond those _plain_text reads itself."""
+_TEXT_TAGS = _NOT_PLAIN | _BREAKS | {_T, _TAB}
+_LIST_OR_HEADING = frozenset({W + "pStyle", W + "outlineLvl", W + "numPr"})
+_LOOK_THROUGH = frozenset({*_CONTAINERS, MC + "AlternateContent", W + "tbl"})
+
+
+def _plain_text(p: ET.Element) -> str | None:
+    """P's text when it is plain runs of text in a paragraph neither heading nor list item (what
+    most table cells hold), read without the general walk; None for anything else.
+
+    It must read exactly what _Doc.paragraph reads: an empty element adds nothing there unless it
+    is one of the few that stand for text, and property elements are skipped whole.
+    """
+    out: list[str] = []
+    props = False
+    for child in p:
+        tag = child.tag
+        if tag == _R:
+            for el in child:
+                tag = el.tag
+                if tag == _T:
+                    out.append(el.text or "")
+                elif tag in _SKIP:
+                    continue
+                elif tag == _TAB:
+                    out.append("\t")
+                elif tag in _BREAKS:
+                    out.append("\n")
+                elif len(el) or tag in _NOT_PLAIN:
+                    return None
+        elif tag == _PPR and not props:  # the paragraph's first properties decide its kind
+            props = True
+            for el in child:
+                if el.tag in _LIST_OR_HEADING:
+                    return None
+        elif tag in _SKIP:
+            continue
+        elif len(child) or tag in _TEXT_TAGS:  # text outside a run: the general walk
+            return None
+    return "".join(out).strip()
+
+
+def _plain_cell(tc: ET.Element) -> str | None:
+    """TC's pipe-table text when its paragraphs are all plain (see _plain_text), else None."""
+    lines: list[str] = []
+    for child in tc:
+        tag = child.tag
+        if tag == _P:
+            text = _plain_text(child)
+            if text is None:
+                return None
+            if text:
+                lines.extend(text.split("\n"))
+        elif tag in _LOOK_THROUGH:
+            return None
+    if len(lines) == 1:
+        text = lines[0]
+        if "\t" in text or "|" in text:
+            return charts.cell(text)
+        return text  # already stripped, on one line: charts.cell would return it unchanged
+    return "<br>".join(charts.cell(line) for line in lines if line.strip())
 
 
 def _children(el: ET.Element, *tags: str) -> Iterator[ET.Element]:
@@ -435,6 +515,91 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
     return Extracted(builder.text(), builder.truncated, notices=tuple(notices))
 
 
+_TOP, _DOC, _BLOCKS, _ROWS = 0, 1, 2, 3
+"""What the children of an element being rendered are: the part's root element; the root's
+children (the w:body is read); blocks (top-level paragraphs and tables, maybe inside content
+controls); or a top-level table's rows (maybe inside content controls)."""
+
+
+class _Body:
+    """Renders the main part's top-level paragraphs and table rows from the tree as it grows.
+
+    The parser builds the tree with no Python work per element (asking it for start and end
+    events costs more than the whole tree: a table of 200,000 one-letter cells is 800,000
+    elements). Between chunks, every child of an element but its last has ended, so each
+    paragraph or row is rendered once a later sibling has begun (or the part has ended), then
+    removed: memory follows a chunk, not the document.
+    """
+
+    def __init__(self, doc: _Doc, rels: dict[str, tuple[str, str]], builder: TextBuilder) -> None:
+        self.doc = doc
+        self.rels = rels
+        self.builder = builder
+        self.table_width = 0  # columns of the top-level table being read; 0 outside tables
+
+    def render(self, top: ET.Element, ended: bool) -> None:
+        """Render what has ended below TOP (all of it when ENDED) and drop it from the tree."""
+        # frames: [element, what its children are, whether it has ended, next child, a table];
+        # a list, not recursion: content controls may nest thousands deep
+        frames: list[list[Any]] = [[top, _TOP, ended, 0, False]]
+        builder = self.builder
+        while frames:
+            frame = frames[-1]
+            el, mode, complete, i, _ = frame
+            if i == len(el):
+                if not complete:
+                    break  # nothing more has ended
+                frames.pop()
+                if frame[4]:
+                    self.table_width = 0
+                    builder.line("")
+                    if builder.full:
+                        return
+                if frames:
+                    frames[-1][3] += 1
+                continue
+            child = el[i]
+            is_open = not complete and i == len(el) - 1  # the last child may still be parsed
+            tag = child.tag
+            if mode == _TOP:
+                frames.append([child, _DOC, not is_open, 0, False])
+                continue
+            if mode == _DOC:
+                if tag == W + "body":
+                    frames.append([child, _BLOCKS, not is_open, 0, False])
+                    continue
+            elif tag in _BODY_CONTAINERS:
+                frames.append([child, mode, not is_open, 0, False])
+                continue
+            elif mode == _BLOCKS and tag == W + "tbl":
+                frames.append([child, _ROWS, not is_open, 0, True])
+                continue
+            elif tag == (W + "p" if mode == _BLOCKS else W + "tr"):
+                if is_open:
+                    break
+                if mode == _BLOCKS:
+                    for line in self.doc.paragraph(child, self.rels):
+                        builder.line(line)
+                else:
+                    self.row(child)
+                if builder.full:
+                    return
+            frame[3] = i + 1  # anything else at this depth holds no text we show
+        for frame in frames:  # the open elements keep only what has not been read yet
+            del frame[0][: frame[3]]
+
+    def row(self, tr: ET.Element) -> None:
+        cells = self.doc.row(tr, self.rels)
+        if self.table_width == 0:
+            self.table_width = max(len(cells), 1)
+            self.builder.line("")
+            for line in charts.pipe_table([cells]):
+                self.builder.line(line)
+        else:
+            cells += [""] * (self.table_width - len(cells))
+            self.builder.line("| " + " | ".join(cells) + " |")
+
+
 def _stream_body(
     package: Package,
     part: str,
@@ -444,64 +609,19 @@ def _stream_body(
     progress: Progress | None,
 ) -> None:
     total = package.infos[part.lstrip("/")].file_size
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    stack: list[ET.Element] = []
-    # for each open element below w:body: how many of it and its ancestors there are not
-    # containers, the first such tag, and whether one is an mc:Fallback (kept as the stack
-    # grows, so a paragraph nested thousands deep costs no more than one at the top)
-    paths: list[tuple[int, str, bool]] = []
-    top = (0, "", False)
+    tree = ET.TreeBuilder()
+    # an element opened before the part is fed: the part's root becomes its child, so the
+    # tree can be read while it grows
+    top = tree.start("part", {})
+    parser = ET.XMLParser(target=tree)
+    body = _Body(doc, rels, builder)
     done = 0
-    table_width = 0  # columns of the top-level table being streamed; 0 outside tables
     try:
         for chunk in package.xml_chunks(part):
-            parser.feed(chunk)
-            for item in parser.read_events():
-                # start/end events always carry an element
-                event, elem = cast("tuple[str, ET.Element]", item)
-                if event == "start":
-                    if len(stack) >= 2:
-                        outers, first, fallback = paths[-1] if len(stack) > 2 else top
-                        tag = elem.tag
-                        if tag not in _BODY_CONTAINERS:
-                            outers, first = outers + 1, first or tag
-                        paths.append((outers, first, fallback or tag == MC + "Fallback"))
-                    stack.append(elem)
-                    continue
-                stack.pop()
-                if len(stack) >= 2:
-                    paths.pop()
-                tag = elem.tag
-                if tag not in (W + "p", W + "tr", W + "tbl") or len(stack) < 2:
-                    continue
-                if stack[1].tag != W + "body":
-                    continue
-                # the element's ancestors below w:body
-                outers, first, fallback = paths[-1] if len(stack) > 2 else top
-                if fallback:
-                    continue
-                in_table = outers == 1 and first == W + "tbl"
-                if tag == W + "p" and not outers:
-                    for line in doc.paragraph(elem, rels):
-                        builder.line(line)
-                elif tag == W + "tr" and in_table:
-                    cells = doc.row(elem, rels)
-                    if table_width == 0:
-                        table_width = max(len(cells), 1)
-                        builder.line("")
-                        for line in charts.pipe_table([cells]):
-                            builder.line(line)
-                    else:
-                        cells += [""] * (table_width - len(cells))
-                        builder.line("| " + " | ".join(cells) + " |")
-                elif tag == W + "tbl" and not outers:
-                    table_width = 0
-                    builder.line("")
-                else:
-                    continue
-                stack[-1].remove(elem)
-                if builder.full:
-                    break
+            try:
+                parser.feed(chunk)
+            finally:  # what ended before broken XML still counts if it reaches the text cap
+                body.render(top, ended=False)
             if builder.full:
                 break
             done += len(chunk)
@@ -509,7 +629,9 @@ def _stream_body(
                 progress(done, total)
         else:
             parser.close()
+            body.render(top, ended=True)
     except ET.ParseError:
-        raise package.refuse("corrupt Word document (its XML does not parse)") from None
+        if not builder.full:
+            raise package.refuse("corrupt Word document (its XML does not parse)") from None
     if progress is not None:
         progress(total, total)

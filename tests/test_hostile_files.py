@@ -5,12 +5,14 @@ with what the user sees now: the text still read, the notice, or the one-line re
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from email.message import EmailMessage
 
 import pytest
 
 from chatpro.files import load_bytes
+from tests import files_support as fs
 from tests.test_extract_newtypes import ODP, ODT, SML, odf_bytes, xlsx_bytes
 
 # --- .xlsx --------------------------------------------------------------------------------
@@ -215,3 +217,52 @@ def test_pptx_oversized_chart_part_is_skipped_with_a_notice(
     att = load_bytes(_deck(), "chart.pptx")
     assert "Region 1" not in att.text and att.text.startswith("## Slide 1")
     assert att.notices == ("skipped ppt/charts/chart1.xml (larger than 100 bytes)",)
+
+
+# --- .docx --------------------------------------------------------------------------------
+
+
+def test_docx_markup_past_the_xml_budget_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 119 MiB of Word-formatted tiny cells took 4.5 s to reach the text cap; now the document's
+    # XML is read up to a budget, and what was not read is said
+    from tests.test_extract_office import docx, note, para
+
+    monkeypatch.setattr("chatpro.files.ooxml_word.MAX_WORD_XML_BYTES", 2_000)
+    monkeypatch.setattr("chatpro.files.ooxml.CHUNK_BYTES", 256)
+    cell = (
+        '<w:tc><w:tcPr><w:tcW w:w="960" w:type="dxa"/></w:tcPr><w:p><w:pPr><w:spacing '
+        'w:after="0"/></w:pPr><w:r><w:rPr><w:sz w:val="16"/></w:rPr><w:t>{}</w:t></w:r></w:p></w:tc>'
+    )
+    rows = "".join(
+        f"<w:tr>{cell.format(f'r{i}a')}{cell.format(f'r{i}b')}</w:tr>" for i in range(60)
+    )
+    body = para("Before the table") + f"<w:tbl>{rows}</w:tbl>" + para("After the table")
+    footnotes = f'<w:footnotes xmlns:w="{fs.W_NS}">{note("footnote", 1, "a note")}</w:footnotes>'
+    att = load_bytes(
+        docx(body, {"footnotes.xml": footnotes}, [("footnotes", "footnotes.xml")]), "t.docx"
+    )
+    assert att.text.startswith("Before the table\n\n| r0a | r0b |\n| --- | --- |\n| r1a | r1b |")
+    assert "r59a" not in att.text and "After the table" not in att.text
+    stopped, skipped = att.notices
+    assert re.fullmatch(
+        r"reading stopped at 2,048 bytes of the [\d,]+ bytes of word/document\.xml: chatpro reads "
+        r"at most 2,000 bytes of a Word document's XML \(the text after that is not read\)",
+        stopped,
+    )
+    assert skipped == (
+        "skipped word/footnotes.xml (chatpro reads at most 2,000 bytes of a Word document's XML)"
+    )
+    assert 0 < att.coverage < 0.5 and not att.truncated
+
+
+def test_docx_within_the_xml_budget_is_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_extract_office import docx, para
+
+    monkeypatch.setattr("chatpro.files.ooxml.CHUNK_BYTES", 256)
+    body = "".join(para(f"paragraph {i}") for i in range(60))
+    data = docx(body)
+    whole = zipfile.ZipFile(io.BytesIO(data)).getinfo("word/document.xml").file_size
+    monkeypatch.setattr("chatpro.files.ooxml_word.MAX_WORD_XML_BYTES", whole)
+    att = load_bytes(data, "t.docx")
+    assert "paragraph 0" in att.text and att.text.endswith("paragraph 59")
+    assert att.notices == () and att.coverage == 1.0

@@ -7,6 +7,7 @@ is rendered and dropped once it has ended (looked at after each chunk), so memor
 chunk, not the document, and parsing stops at the text cap. Table cells of plain runs, the bulk
 of a dense table, are read by a short loop instead of the general paragraph walk. The side parts
 (styles, numbering, notes, headers) are small and read whole, each bounded by MAX_SIDE_PART_BYTES.
+All parts together are read up to MAX_WORD_XML_BYTES of XML: past it, reading stops with a notice.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ _CONTAINERS = frozenset(
     {W + "sdt", W + "sdtContent", W + "customXml", W + "smartTag", W + "ins", W + "moveTo"}
 )
 _BODY_CONTAINERS = _CONTAINERS | {MC + "AlternateContent", MC + "Choice"}
+
+MAX_WORD_XML_BYTES = 24 * 1024 * 1024
+"""Inflated XML read per document (main part and side parts together); past it reading stops
+with a notice. Parsing costs about 40-60 ns a byte however little text the markup holds: a
+document of prose reaches the text cap (2,000,000 characters) after 5-15 MiB of XML, while a
+table of 400,000 tiny Word-formatted cells took 77 MiB and 4.5 s to get there."""
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
 
 
 # --- styles and numbering -------------------------------------------------------------------
@@ -197,6 +208,8 @@ class _Doc:
     notices: list[str]
     notes: dict[str, dict[str, ET.Element]] = field(default_factory=dict)
     note_order: dict[str, list[str]] = field(default_factory=lambda: {"fn": [], "en": []})
+    xml_read: int = 0
+    """Inflated XML bytes read so far, counted against MAX_WORD_XML_BYTES."""
 
     def heading(self, style_id: str | None, ppr: ET.Element | None) -> int | None:
         direct = _val(ppr, "outlineLvl")
@@ -242,6 +255,18 @@ class _Doc:
         return ["", *lines, ""] if lines else []
 
     def load(self, part: str) -> ET.Element | None:
+        """A side part parsed whole, or None (with a notice) when it would take the document
+        past MAX_WORD_XML_BYTES, or is missing, too large or broken (see Package.side_xml)."""
+        info = self.package.infos.get(part.lstrip("/"))
+        if info is None:
+            return None
+        if self.xml_read + info.file_size > MAX_WORD_XML_BYTES:
+            self.notices.append(
+                f"skipped {info.filename} (chatpro reads at most {_size(MAX_WORD_XML_BYTES)} "
+                "of a Word document's XML)"
+            )
+            return None
+        self.xml_read += info.file_size
         return self.package.side_xml(part, self.notices)
 
     def paragraph(self, p: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
@@ -433,7 +458,7 @@ def _rows(tbl: ET.Element) -> Iterator[ET.Element]:
 
 
 def _notes(doc: _Doc, part: str | None, tag: str) -> dict[str, ET.Element]:
-    root = doc.package.side_xml(part, doc.notices) if part else None
+    root = doc.load(part) if part else None
     found: dict[str, ET.Element] = {}
     for note in root.iter(W + tag) if root is not None else []:
         if note.get(W + "type", "normal") == "normal":
@@ -471,9 +496,9 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
     def first(kind: str) -> str | None:
         return by_kind.get(kind, [None])[0]
 
-    styles = _load_styles(package.side_xml(first("styles") or "", notices))
-    numbering = _Numbering(package.side_xml(first("numbering") or "", notices))
-    doc = _Doc(package, styles, numbering, notices)
+    doc = _Doc(package, {}, _Numbering(None), notices)
+    doc.styles = _load_styles(doc.load(first("styles") or ""))
+    doc.numbering = _Numbering(doc.load(first("numbering") or ""))
     builder = TextBuilder()
 
     def emit(lines: list[str]) -> None:
@@ -484,7 +509,7 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
 
     def header_footer(kind: str) -> None:
         for target in by_kind.get(kind, []):
-            root = package.side_xml(target, notices)
+            root = doc.load(target)
             if root is None:
                 continue
             lines = doc.blocks(root, package.rels(target))
@@ -494,7 +519,7 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
                 emit(["", *lines, ""])
 
     header_footer("header")
-    _stream_body(package, part, doc, rels, builder, progress)
+    coverage = _stream_body(package, part, doc, rels, builder, progress)
     footnotes = _notes(doc, first("footnotes"), "footnote")
     endnotes = _notes(doc, first("endnotes"), "endnote")
     fn_lines = _note_lines(doc, "fn", footnotes, first("footnotes") or "")
@@ -502,7 +527,7 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
     if fn_lines or en_lines:
         emit(["", *fn_lines, *en_lines])
     header_footer("footer")
-    comments = package.side_xml(first("comments") or "", notices)
+    comments = doc.load(first("comments") or "")
     if comments is not None:
         comment_lines = []
         for comment in comments.iter(W + "comment"):
@@ -512,7 +537,7 @@ def extract_docx(data: bytes, name: str, progress: Progress | None = None) -> Ex
                 comment_lines.append(f"- {author}: {text}" if author else f"- {text}")
         if comment_lines:
             emit(["", "Comments:", *comment_lines])
-    return Extracted(builder.text(), builder.truncated, notices=tuple(notices))
+    return Extracted(builder.text(), builder.truncated, notices=tuple(notices), coverage=coverage)
 
 
 _TOP, _DOC, _BLOCKS, _ROWS = 0, 1, 2, 3
@@ -607,7 +632,9 @@ def _stream_body(
     rels: dict[str, tuple[str, str]],
     builder: TextBuilder,
     progress: Progress | None,
-) -> None:
+) -> float:
+    """Read the main part into BUILDER; the share of it read when reading stopped at the XML
+    budget (with a notice), else 1."""
     total = package.infos[part.lstrip("/")].file_size
     tree = ET.TreeBuilder()
     # an element opened before the part is fed: the part's root becomes its child, so the
@@ -616,17 +643,27 @@ def _stream_body(
     parser = ET.XMLParser(target=tree)
     body = _Body(doc, rels, builder)
     done = 0
+    coverage = 1.0
     try:
         for chunk in package.xml_chunks(part):
             try:
                 parser.feed(chunk)
             finally:  # what ended before broken XML still counts if it reaches the text cap
                 body.render(top, ended=False)
+            done += len(chunk)
+            doc.xml_read += len(chunk)
             if builder.full:
                 break
-            done += len(chunk)
             if progress is not None:
                 progress(done, total)
+            if doc.xml_read >= MAX_WORD_XML_BYTES and done < total:
+                coverage = done / total
+                doc.notices.append(
+                    f"reading stopped at {_size(done)} of the {_size(total)} of "
+                    f"{part.lstrip('/')}: chatpro reads at most {_size(MAX_WORD_XML_BYTES)} "
+                    "of a Word document's XML (the text after that is not read)"
+                )
+                break
         else:
             parser.close()
             body.render(top, ended=True)
@@ -635,3 +672,4 @@ def _stream_body(
             raise package.refuse("corrupt Word document (its XML does not parse)") from None
     if progress is not None:
         progress(total, total)
+    return coverage

@@ -2,9 +2,10 @@
 numbered items indented by level), tables as pipe tables, charts and SmartArt, grouped shapes,
 then its speaker notes under "Notes:". Slideshows (.ppsx), macro decks and templates read alike.
 
-Each slide is parsed as a stream (xml.etree over the package's bounded chunks): a shape is
-rendered and dropped as soon as it ends, so memory follows one shape, not the deck, and no
-python-pptx/lxml tree of every part is ever built.
+Each slide is parsed as its tree grows (Package.grow, over the package's bounded chunks): a
+shape is rendered and dropped once it has ended, and the rows of a table as they end, so memory
+follows a chunk or one shape, not the deck, and no python-pptx/lxml tree of every part is ever
+built. Table cells of plain runs, the bulk of a dense table, are read by a short loop.
 """
 
 from __future__ import annotations

@@ -2,13 +2,16 @@
 numbered items indented by level), tables as pipe tables, charts and SmartArt, grouped shapes,
 then its speaker notes under "Notes:". Slideshows (.ppsx), macro decks and templates read alike.
 
-Each slide is parsed as a stream (xml.etree over the package's bounded chunks): a shape is
-rendered and dropped as soon as it ends, so memory follows one shape, not the deck, and no
-python-pptx/lxml tree of every part is ever built.
+Each slide is parsed as its tree grows (Package.grow, over the package's bounded chunks): a
+shape is rendered and dropped once it has ended, and the rows of a table as they end, so memory
+follows a chunk or one shape, not the deck, and no python-pptx/lxml tree of every part is ever
+built. Table cells of plain runs, the bulk of a dense table, are read by a short loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from chatpro.files import charts
@@ -110,18 +113,66 @@ def _text_lines(body: ET.Element, bulleted: bool) -> list[str]:
     return lines
 
 
-def _table_lines(tbl: ET.Element) -> list[str]:
-    rows: list[list[str]] = []
-    for tr in tbl.findall(A + "tr"):
-        row = []
-        for tc in tr.findall(A + "tc"):
-            if tc.get("hMerge") == "1" or tc.get("vMerge") == "1":
-                row.append("")
+_TR, _TC, _TX_BODY, _P, _T = (A + t for t in ("tr", "tc", "txBody", "p", "t"))
+_BR, _PPR, _RUNS = A + "br", A + "pPr", (A + "r", A + "fld")
+_BODY_PROPS = frozenset({A + "bodyPr", A + "lstStyle"})
+
+
+def _plain_cell(tc: ET.Element) -> str | None:
+    """TC's pipe-table text when no paragraph in it has list marks (what nearly every table cell
+    holds), read without the general walk; None for anything else.
+
+    It must read what the general walk (_text_lines) reads: only a paragraph's list properties,
+    which are children of its a:pPr, can add a number or bullet.
+    """
+    if tc.get("hMerge") == "1" or tc.get("vMerge") == "1":
+        return ""
+    body = tc.find(_TX_BODY)
+    if body is None:
+        return ""
+    lines: list[str] = []
+    for p in body:
+        if p.tag != _P:
+            if p.tag in _BODY_PROPS:
                 continue
-            body = tc.find(A + "txBody")
+            return None
+        out: list[str] = []
+        for el in p:
+            tag = el.tag
+            if tag in _RUNS:
+                t = el.find(_T)
+                if t is not None and t.text:
+                    out.append(t.text)
+            elif tag == _BR:
+                out.append("\n")
+            elif tag == _PPR and len(el):
+                return None
+        text = "".join(out).replace("\v", "\n").strip()
+        if "\n" in text:
+            lines.extend(part.strip() for part in text.split("\n"))
+        elif text:
+            lines.append(text)
+    if len(lines) == 1:
+        text = lines[0]
+        if "\t" in text or "|" in text:
+            return charts.cell(text)
+        return text  # already stripped, on one line: charts.cell would return it unchanged
+    return "<br>".join(charts.cell(line) for line in lines if line.strip())
+
+
+def _row(tr: ET.Element) -> list[str]:
+    row = []
+    for tc in tr.findall(_TC):
+        text = _plain_cell(tc)
+        if text is None:
+            body = tc.find(_TX_BODY)
             parts = _text_lines(body, False) if body is not None else []
-            row.append("<br>".join(charts.cell(part) for part in parts if part.strip()))
-        rows.append(row)
+            text = "<br>".join(charts.cell(part) for part in parts if part.strip())
+        row.append(text)
+    return row
+
+
+def _table_lines(rows: list[list[str]]) -> list[str]:
     return ["", *charts.pipe_table(rows), ""]
 
 
@@ -140,9 +191,15 @@ class _Deck:
         return self.package.side_xml(part, self.notices)
 
     def shape(
-        self, el: ET.Element, rels: Rels, *, notes: bool = False
+        self,
+        el: ET.Element,
+        rels: Rels,
+        *,
+        notes: bool = False,
+        rows_before: Sequence[list[str]] = (),
     ) -> tuple[str | None, list[str]]:
-        """(placeholder type, Markdown lines) of one shape (not a group)."""
+        """(placeholder type, Markdown lines) of one shape (not a group); a table's first
+        ROWS_BEFORE, read while it was parsed, have been removed from its tree."""
         if el.tag == P + "sp":
             ph = el.find(f"{P}nvSpPr/{P}nvPr/{P}ph")
             kind = None if ph is None else ph.get("type", "obj")
@@ -159,55 +216,22 @@ class _Deck:
                 return None, []
             tbl = data.find(A + "tbl")
             if tbl is not None:
-                return None, _table_lines(tbl)
+                return None, _table_lines([*rows_before, *map(_row, tbl.findall(_TR))])
             lines = charts.graphic_lines(data, rels, self.load)
             return None, ["", *lines, ""] if lines else []
         return None, []
 
     def slide(self, part: str, rels: Rels, budget: int) -> tuple[str, list[str]]:
-        """(title, lines) of the slide PART, streamed shape by shape until BUDGET characters."""
-        title = ""
-        lines: list[str] = []
-        size = 0
-        # (element, where) for the open ancestors, kept in step with the stack as it grows and
-        # shrinks: each ancestry is not recomputed per element (a group nested 20,000 deep
-        # took 22 s that way).
-        places: list[tuple[ET.Element, int]] = []
+        """(title, lines) of the slide PART, read as it is parsed until BUDGET characters."""
+        reader = _Slide(self, rels, budget)
         try:
-            for elem, stack in self.package.ended(part):
-                if elem.tag not in _SHAPES:
-                    continue
-                while places and (
-                    len(places) > len(stack) or places[-1][0] is not stack[len(places) - 1]
-                ):
-                    places.pop()
-                for el in stack[len(places) :]:
-                    above = places[-1][1] if places else _OUTSIDE
-                    if above == _OUTSIDE:
-                        place = _SHOWN if el.tag == P + "spTree" else _OUTSIDE
-                    elif above == _SHOWN and el.tag in _SHAPE_HOLDERS:
-                        place = _SHOWN
-                    else:
-                        place = _HIDDEN
-                    places.append((el, place))
-                if not places or places[-1][1] == _OUTSIDE:
-                    continue
-                if places[-1][1] == _SHOWN:
-                    kind, shape_lines = self.shape(elem, rels)
-                    if kind in _TITLES and not title and shape_lines:
-                        title = shape_lines[0]
-                    else:
-                        lines.extend(shape_lines)
-                        size += sum(len(line) + 1 for line in shape_lines)
-                if stack:
-                    stack[-1].remove(elem)
-                if size > budget:
-                    return title, lines
+            self.package.grow(part, reader.render)
         except ET.ParseError:
-            raise self.package.refuse(
-                f"corrupt PowerPoint file (its XML does not parse: {part.lstrip('/')})"
-            ) from None
-        return title, lines
+            if not reader.full:
+                raise self.package.refuse(
+                    f"corrupt PowerPoint file (its XML does not parse: {part.lstrip('/')})"
+                ) from None
+        return reader.finish()
 
     def notes(self, rels: Rels) -> list[str]:
         for kind, target in rels.values():
@@ -225,6 +249,116 @@ class _Deck:
                     lines.extend(shape_lines)
             return lines
         return []
+
+
+_SP_TREE, _GRAPHIC_FRAME = P + "spTree", P + "graphicFrame"
+_TABLE_PATH = (A + "graphic", A + "graphicData", A + "tbl")
+
+
+class _Slide:
+    """Renders a slide's shapes from its tree as it grows (see Package.grow), dropping each.
+
+    A shape is rendered once it has ended; a table's rows are read and dropped as they end, so
+    a slide holding a table of 100,000 tiny cells costs a chunk of elements, not the table.
+    Shapes are those of the shape tree and its groups; shapes inside a shape's own parts (or in
+    an mc:Fallback) are not shown.
+    """
+
+    def __init__(self, deck: _Deck, rels: Rels, budget: int) -> None:
+        self.deck = deck
+        self.rels = rels
+        self.budget = budget
+        self.title = ""
+        self.lines: list[str] = []
+        self.size = 0
+        self.table: ET.Element | None = None  # the a:tbl whose rows are read as they end
+        self.rows: list[list[str]] = []  # its rows read so far
+        self.rows_size = 0  # their characters as pipe-table lines, at least
+
+    @property
+    def full(self) -> bool:
+        return self.size + self.rows_size > self.budget
+
+    def finish(self) -> tuple[str, list[str]]:
+        if self.rows:  # stopped inside a table at the budget: what was read of it
+            self.lines.extend(_table_lines(self.rows))
+            self.rows = []
+        return self.title, self.lines
+
+    def render(self, top: ET.Element, ended: bool) -> bool:
+        """Render the shapes that have ended below TOP (all when ENDED) and drop them from the
+        tree; True once the budget is spent."""
+        # frames: [element, where its children are, whether it has ended, next child]; a list,
+        # not recursion: groups may nest thousands deep
+        frames: list[list[Any]] = [[top, _OUTSIDE, ended, 0]]
+        while frames:
+            frame = frames[-1]
+            el, place, complete, i = frame
+            if i == len(el):
+                if not complete:
+                    break  # nothing more has ended
+                frames.pop()
+                if frames:
+                    frames[-1][3] += 1
+                continue
+            child = el[i]
+            is_open = not complete and i == len(el) - 1  # the last child may still be parsed
+            tag = child.tag
+            if place == _OUTSIDE:
+                if tag == _SP_TREE:
+                    frames.append([child, _SHOWN, not is_open, 0])
+                    continue
+                if is_open or next(child.iter(_SP_TREE), None) is not None:
+                    frames.append([child, _OUTSIDE, not is_open, 0])
+                    continue
+            elif place == _SHOWN and tag in _SHAPES:
+                if is_open:
+                    if tag == _GRAPHIC_FRAME:
+                        self.read_rows(child)
+                    break
+                self.add(child)
+                if self.full:
+                    return True
+            elif place == _SHOWN and tag in _SHAPE_HOLDERS:
+                frames.append([child, _SHOWN, not is_open, 0])
+                continue
+            elif is_open:  # a shape's own part, or a fallback, still being parsed: drop what
+                frames.append([child, _HIDDEN, False, 0])  # has ended in it as it comes
+                continue
+            frame[3] = i + 1
+        for frame in frames:  # the open elements keep only what has not been read yet
+            del frame[0][: frame[3]]
+        return self.full
+
+    def add(self, shape: ET.Element) -> None:
+        rows: list[list[str]] = []
+        if self.table is not None:
+            rows, self.rows, self.rows_size, self.table = self.rows, [], 0, None
+        kind, shape_lines = self.deck.shape(shape, self.rels, rows_before=rows)
+        if kind in _TITLES and not self.title and shape_lines:
+            self.title = shape_lines[0]
+        else:
+            self.lines.extend(shape_lines)
+            self.size += sum(len(line) + 1 for line in shape_lines)
+
+    def read_rows(self, frame: ET.Element) -> None:
+        """Read and drop the ended rows of the table FRAME holds, while FRAME is parsed."""
+        el = frame
+        for tag in _TABLE_PATH:  # the table the frame shows is being parsed
+            found = el.find(tag)
+            if found is None or found is not el[-1]:
+                return
+            el = found
+        if el is not self.table:
+            self.table, self.rows, self.rows_size = el, [], 0
+        done = len(el) - 1  # the last child may still be parsed
+        for tr in el[:done]:
+            if tr.tag == _TR:
+                cells = _row(tr)
+                self.rows.append(cells)
+                if cells:  # "| a | b |\n"; a table's rows are padded to its widest
+                    self.rows_size += sum(map(len, cells)) + 3 * len(cells) + 2
+        del el[:done]
 
 
 def _shapes(tree: ET.Element) -> list[ET.Element]:

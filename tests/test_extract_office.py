@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from chatpro.files import load_bytes, load_path
@@ -552,16 +553,26 @@ def huge_slide_deck(path: Path, shapes: int) -> None:
         '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></p:spPr><p:txBody><a:bodyPr/><a:lstStyle/>'
         '<a:p><a:r><a:rPr lang="en-US" dirty="0"/><a:t>{i}</a:t></a:r></a:p></p:txBody></p:sp>'
     )
+
+    def fill(body: bytes) -> bytes:
+        head, tail = body.split(b"</p:spTree>")
+        filler = "".join(shape.format(i=i) for i in range(2, shapes + 2)).encode()
+        return head + filler + b"</p:spTree>" + tail
+
+    save_with_slide_xml(out.getvalue(), path, fill)
+
+
+def save_with_slide_xml(deck: bytes, path: Path, edit: Callable[[bytes], bytes]) -> None:
+    """Write DECK to PATH with the first slide's XML changed by EDIT (shapes python-pptx cannot
+    make in bulk)."""
     with (
-        zipfile.ZipFile(io.BytesIO(out.getvalue())) as src,
+        zipfile.ZipFile(io.BytesIO(deck)) as src,
         zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst,
     ):
         for info in src.infolist():
             body = src.read(info)
             if info.filename == "ppt/slides/slide1.xml":
-                head, tail = body.split(b"</p:spTree>")
-                filler = "".join(shape.format(i=i) for i in range(2, shapes + 2)).encode()
-                body = head + filler + b"</p:spTree>" + tail
+                body = edit(body)
             dst.writestr(info, body)
 
 
@@ -709,17 +720,14 @@ def test_a_slide_with_a_dense_table_of_tiny_cells_is_read_whole_in_little_memory
     out = io.BytesIO()
     prs.save(out)
     path = tmp_path / "export.pptx"
-    with (
-        zipfile.ZipFile(io.BytesIO(out.getvalue())) as src,
-        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst,
-    ):
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == "ppt/slides/slide1.xml":
-                start, end = body.index(b"<a:tr "), body.index(b"</a:tbl>")
-                body = body[:start] + (xml_rows + odd).encode() + body[end:]
-                assert len(body) > 12 * MIB
-            dst.writestr(info, body)
+
+    def fill(body: bytes) -> bytes:
+        start, end = body.index(b"<a:tr "), body.index(b"</a:tbl>")
+        body = body[:start] + (xml_rows + odd).encode() + body[end:]
+        assert len(body) > 12 * MIB
+        return body
+
+    save_with_slide_xml(out.getvalue(), path, fill)
 
     def pipe(cells: list[str]) -> str:
         return "| " + " | ".join(cells) + " |"

@@ -363,21 +363,32 @@ class _Doc:
         return cells
 
 
-_T, _R, _P, _PPR, _TAB = W + "t", W + "r", W + "p", W + "pPr", W + "tab"
+_T, _R, _P, _PPR, _TAB, _TR = W + "t", W + "r", W + "p", W + "pPr", W + "tab", W + "tr"
 _BREAKS = frozenset({W + "br", W + "cr"})
+_HYPHEN = W + "noBreakHyphen"
 _NOT_PLAIN = frozenset(
     {
-        W + "noBreakHyphen",
+        _HYPHEN,
         W + "footnoteReference",
         W + "endnoteReference",
         W + "txbxContent",
         A + "graphicData",
     }
 )
-"""Elements that add text even when empty, beyond those _plain_text reads itself."""
+"""Elements that add text even when empty, beyond those _plain_text reads itself (it reads a
+non-breaking hyphen in a run, not one outside)."""
 _TEXT_TAGS = _NOT_PLAIN | _BREAKS | {_T, _TAB}
 _LIST_OR_HEADING = frozenset({W + "pStyle", W + "outlineLvl", W + "numPr"})
 _LOOK_THROUGH = frozenset({*_CONTAINERS, MC + "AlternateContent", W + "tbl"})
+
+
+def _has_content(p: ET.Element) -> bool:
+    """Whether paragraph P has anything but properties: without, _Doc.paragraph shows nothing
+    (not even a list number: an empty numbered paragraph neither shows nor counts one)."""
+    for child in p:  # noqa: SIM110 (a loop: any() over a generator costs twice as much)
+        if child.tag not in _SKIP:
+            return True
+    return False
 
 
 def _plain_text(p: ET.Element) -> str | None:
@@ -402,6 +413,8 @@ def _plain_text(p: ET.Element) -> str | None:
                     out.append("\t")
                 elif tag in _BREAKS:
                     out.append("\n")
+                elif tag == _HYPHEN:
+                    out.append("-")
                 elif len(el) or tag in _NOT_PLAIN:
                     return None
         elif tag == _PPR and not props:  # the paragraph's first properties decide its kind
@@ -599,16 +612,26 @@ class _Body:
             elif mode == _BLOCKS and tag == W + "tbl":
                 frames.append([child, _ROWS, not is_open, 0, True])
                 continue
-            elif tag == (W + "p" if mode == _BLOCKS else W + "tr"):
+            elif tag == (_P if mode == _BLOCKS else _TR):
                 if is_open:
                     break
-                if mode == _BLOCKS:
-                    for line in self.doc.paragraph(child, self.rels):
-                        builder.line(line)
-                else:
-                    self.row(child)
-                if builder.full:
-                    return
+                # this paragraph (or row) and the ended ones of its kind right after it, in one
+                # loop: a document may be hundreds of thousands of empty paragraphs
+                last = len(el) if complete else len(el) - 1
+                while i < last and el[i].tag == tag:
+                    child = el[i]
+                    i += 1
+                    if mode == _ROWS:
+                        self.row(child)
+                    elif _has_content(child):
+                        for line in self.doc.paragraph(child, self.rels):
+                            builder.line(line)
+                    else:
+                        continue  # nothing in it is shown, so nothing is added
+                    if builder.full:
+                        return
+                frame[3] = i
+                continue
             frame[3] = i + 1  # anything else at this depth holds no text we show
         for frame in frames:  # the open elements keep only what has not been read yet
             del frame[0][: frame[3]]

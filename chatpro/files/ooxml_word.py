@@ -342,7 +342,7 @@ class _Doc:
 
     def row(self, tr: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
         cells: list[str] = []
-        for tc in _children(tr, W + "tc"):
+        for tc in _children(tr, _TC):
             if len(cells) >= MAX_TABLE_COLUMNS:
                 break  # a row of thousands of cells is not a table a reader can use
             text = _plain_cell(tc)
@@ -356,7 +356,7 @@ class _Doc:
                             parts.append(" / ".join(c for c in self.row(inner, rels) if c))
                 text = "<br>".join(charts.cell(part) for part in parts if part.strip())
             cells.append(text)
-            props = tc.find(W + "tcPr")
+            props = tc.find(_TCPR)
             if props is not None:
                 span = _int(_val(props, "gridSpan"), 1)
                 cells.extend([""] * (min(span, 64) - 1))
@@ -364,6 +364,7 @@ class _Doc:
 
 
 _T, _R, _P, _PPR, _TAB, _TR = W + "t", W + "r", W + "p", W + "pPr", W + "tab", W + "tr"
+_TC, _TCPR = W + "tc", W + "tcPr"
 _BREAKS = frozenset({W + "br", W + "cr"})
 _HYPHEN = W + "noBreakHyphen"
 _NOT_PLAIN = frozenset(
@@ -383,10 +384,19 @@ _LOOK_THROUGH = frozenset({*_CONTAINERS, MC + "AlternateContent", W + "tbl"})
 
 
 def _has_content(p: ET.Element) -> bool:
-    """Whether paragraph P has anything but properties: without, _Doc.paragraph shows nothing
-    (not even a list number: an empty numbered paragraph neither shows nor counts one)."""
-    for child in p:  # noqa: SIM110 (a loop: any() over a generator costs twice as much)
-        if child.tag not in _SKIP:
+    """Whether paragraph P may show anything: False when it holds only properties and runs of
+    properties or empty elements that stand for no text (a bookmark, a field mark), for which
+    _Doc.paragraph shows nothing (not even a list number: an empty numbered paragraph neither
+    shows nor counts one). Anything else is left to the general walk."""
+    for child in p:
+        tag = child.tag
+        if tag in _SKIP:
+            continue
+        if tag == _R:
+            for el in child:
+                if el.tag not in _SKIP and (len(el) or el.tag in _TEXT_TAGS):
+                    return True
+        elif len(child) or tag in _TEXT_TAGS:
             return True
     return False
 
@@ -438,8 +448,10 @@ def _plain_cell(tc: ET.Element) -> str | None:
             text = _plain_text(child)
             if text is None:
                 return None
-            if text:
+            if "\n" in text:
                 lines.extend(text.split("\n"))
+            elif text:
+                lines.append(text)
         elif tag in _LOOK_THROUGH:
             return None
     if len(lines) == 1:

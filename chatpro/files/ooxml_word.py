@@ -454,6 +454,8 @@ def _plain_cell(tc: ET.Element) -> str | None:
                 lines.append(text)
         elif tag in _LOOK_THROUGH:
             return None
+    if not lines:
+        return ""
     if len(lines) == 1:
         text = lines[0]
         if "\t" in text or "|" in text:

@@ -5,7 +5,8 @@ pipe tables, text boxes on their own lines, charts and SmartArt, then footnotes 
 The main part is parsed as a stream: each top-level paragraph and each row of a top-level table
 is rendered and dropped once it has ended (looked at after each chunk), so memory follows a
 chunk, not the document, and parsing stops at the text cap. Table cells of plain runs, the bulk
-of a dense table, are read by a short loop instead of the general paragraph walk. The side parts
+of a dense table, are read by a short loop instead of the general paragraph walk, and paragraphs
+with nothing to show (empty, or only properties) are passed over without it. The side parts
 (styles, numbering, notes, headers) are small and read whole, each bounded by MAX_SIDE_PART_BYTES.
 All parts together are read up to MAX_WORD_XML_BYTES of XML: past it, reading stops with a notice.
 """

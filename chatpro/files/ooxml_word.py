@@ -5,7 +5,8 @@ pipe tables, text boxes on their own lines, charts and SmartArt, then footnotes 
 The main part is parsed as a stream: each top-level paragraph and each row of a top-level table
 is rendered and dropped once it has ended (looked at after each chunk), so memory follows a
 chunk, not the document, and parsing stops at the text cap. Table cells of plain runs, the bulk
-of a dense table, are read by a short loop instead of the general paragraph walk. The side parts
+of a dense table, are read by a short loop instead of the general paragraph walk, and paragraphs
+with nothing to show (empty, or only properties) are passed over without it. The side parts
 (styles, numbering, notes, headers) are small and read whole, each bounded by MAX_SIDE_PART_BYTES.
 All parts together are read up to MAX_WORD_XML_BYTES of XML: past it, reading stops with a notice.
 """
@@ -342,7 +343,7 @@ class _Doc:
 
     def row(self, tr: ET.Element, rels: dict[str, tuple[str, str]]) -> list[str]:
         cells: list[str] = []
-        for tc in _children(tr, W + "tc"):
+        for tc in _children(tr, _TC):
             if len(cells) >= MAX_TABLE_COLUMNS:
                 break  # a row of thousands of cells is not a table a reader can use
             text = _plain_cell(tc)
@@ -356,28 +357,49 @@ class _Doc:
                             parts.append(" / ".join(c for c in self.row(inner, rels) if c))
                 text = "<br>".join(charts.cell(part) for part in parts if part.strip())
             cells.append(text)
-            props = tc.find(W + "tcPr")
+            props = tc.find(_TCPR)
             if props is not None:
                 span = _int(_val(props, "gridSpan"), 1)
                 cells.extend([""] * (min(span, 64) - 1))
         return cells
 
 
-_T, _R, _P, _PPR, _TAB = W + "t", W + "r", W + "p", W + "pPr", W + "tab"
+_T, _R, _P, _PPR, _TAB, _TR = W + "t", W + "r", W + "p", W + "pPr", W + "tab", W + "tr"
+_TC, _TCPR = W + "tc", W + "tcPr"
 _BREAKS = frozenset({W + "br", W + "cr"})
+_HYPHEN = W + "noBreakHyphen"
 _NOT_PLAIN = frozenset(
     {
-        W + "noBreakHyphen",
+        _HYPHEN,
         W + "footnoteReference",
         W + "endnoteReference",
         W + "txbxContent",
         A + "graphicData",
     }
 )
-"""Elements that add text even when empty, beyond those _plain_text reads itself."""
+"""Elements that add text even when empty, beyond those _plain_text reads itself (it reads a
+non-breaking hyphen in a run, not one outside)."""
 _TEXT_TAGS = _NOT_PLAIN | _BREAKS | {_T, _TAB}
 _LIST_OR_HEADING = frozenset({W + "pStyle", W + "outlineLvl", W + "numPr"})
 _LOOK_THROUGH = frozenset({*_CONTAINERS, MC + "AlternateContent", W + "tbl"})
+
+
+def _has_content(p: ET.Element) -> bool:
+    """Whether paragraph P may show anything: False when it holds only properties and runs of
+    properties or empty elements that stand for no text (a bookmark, a field mark), for which
+    _Doc.paragraph shows nothing (not even a list number: an empty numbered paragraph neither
+    shows nor counts one). Anything else is left to the general walk."""
+    for child in p:
+        tag = child.tag
+        if tag in _SKIP:
+            continue
+        if tag == _R:
+            for el in child:
+                if el.tag not in _SKIP and (len(el) or el.tag in _TEXT_TAGS):
+                    return True
+        elif len(child) or tag in _TEXT_TAGS:
+            return True
+    return False
 
 
 def _plain_text(p: ET.Element) -> str | None:
@@ -402,6 +424,8 @@ def _plain_text(p: ET.Element) -> str | None:
                     out.append("\t")
                 elif tag in _BREAKS:
                     out.append("\n")
+                elif tag == _HYPHEN:
+                    out.append("-")
                 elif len(el) or tag in _NOT_PLAIN:
                     return None
         elif tag == _PPR and not props:  # the paragraph's first properties decide its kind
@@ -425,10 +449,14 @@ def _plain_cell(tc: ET.Element) -> str | None:
             text = _plain_text(child)
             if text is None:
                 return None
-            if text:
+            if "\n" in text:
                 lines.extend(text.split("\n"))
+            elif text:
+                lines.append(text)
         elif tag in _LOOK_THROUGH:
             return None
+    if not lines:
+        return ""
     if len(lines) == 1:
         text = lines[0]
         if "\t" in text or "|" in text:
@@ -599,16 +627,26 @@ class _Body:
             elif mode == _BLOCKS and tag == W + "tbl":
                 frames.append([child, _ROWS, not is_open, 0, True])
                 continue
-            elif tag == (W + "p" if mode == _BLOCKS else W + "tr"):
+            elif tag == (_P if mode == _BLOCKS else _TR):
                 if is_open:
                     break
-                if mode == _BLOCKS:
-                    for line in self.doc.paragraph(child, self.rels):
-                        builder.line(line)
-                else:
-                    self.row(child)
-                if builder.full:
-                    return
+                # this paragraph (or row) and the ended ones of its kind right after it, in one
+                # loop: a document may be hundreds of thousands of empty paragraphs
+                last = len(el) if complete else len(el) - 1
+                while i < last and el[i].tag == tag:
+                    child = el[i]
+                    i += 1
+                    if mode == _ROWS:
+                        self.row(child)
+                    elif _has_content(child):
+                        for line in self.doc.paragraph(child, self.rels):
+                            builder.line(line)
+                    else:
+                        continue  # nothing in it is shown, so nothing is added
+                    if builder.full:
+                        return
+                frame[3] = i
+                continue
             frame[3] = i + 1  # anything else at this depth holds no text we show
         for frame in frames:  # the open elements keep only what has not been read yet
             del frame[0][: frame[3]]

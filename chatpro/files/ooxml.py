@@ -15,7 +15,7 @@ import io
 import posixpath
 import struct
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import cast
 from xml.etree import ElementTree as ET
 
@@ -199,13 +199,19 @@ class Package:
                 yield elem, stack
         parser.close()
 
-    def grow(self, part: str, render: Callable[[ET.Element, bool], bool]) -> None:
+    def grow(
+        self,
+        part: str,
+        render: Callable[[ET.Element, bool], bool],
+        chunks: Iterable[bytes] | None = None,
+    ) -> None:
         """Parse PART into a tree with no Python work per element, calling RENDER(top, ended)
         after each chunk: TOP is an element opened before the part, whose child the part's root
         becomes, and ENDED says the whole part has been parsed. Between chunks every child of an
         element but its last has ended, so RENDER can read those and remove them (memory then
         follows a chunk, not the part); it returns True to stop reading. Broken XML raises
-        ET.ParseError once what ended before it has been rendered.
+        ET.ParseError once what ended before it has been rendered. CHUNKS, when given, are the
+        part's bounded chunks as the caller passes them on (counting them, say).
 
         The garbage collector is paused meanwhile: elements hold no reference cycles, and it
         would walk each chunk's hundred thousand new elements again and again (a third of the
@@ -217,7 +223,7 @@ class Package:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for chunk in self.xml_chunks(part):
+            for chunk in self.xml_chunks(part) if chunks is None else chunks:
                 try:
                     parser.feed(chunk)
                 finally:

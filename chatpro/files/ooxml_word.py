@@ -674,40 +674,39 @@ def _stream_body(
     """Read the main part into BUILDER; the share of it read when reading stopped at the XML
     budget (with a notice), else 1."""
     total = package.infos[part.lstrip("/")].file_size
-    tree = ET.TreeBuilder()
-    # an element opened before the part is fed: the part's root becomes its child, so the
-    # tree can be read while it grows
-    top = tree.start("part", {})
-    parser = ET.XMLParser(target=tree)
     body = _Body(doc, rels, builder)
     done = 0
-    coverage = 1.0
-    try:
+    over_budget = False
+
+    def counted() -> Iterator[bytes]:
+        nonlocal done
         for chunk in package.xml_chunks(part):
-            try:
-                parser.feed(chunk)
-            finally:  # what ended before broken XML still counts if it reaches the text cap
-                body.render(top, ended=False)
             done += len(chunk)
             doc.xml_read += len(chunk)
-            if builder.full:
-                break
-            if progress is not None:
-                progress(done, total)
-            if doc.xml_read >= MAX_WORD_XML_BYTES and done < total:
-                coverage = done / total
-                doc.notices.append(
-                    f"reading stopped at {_size(done)} of the {_size(total)} of "
-                    f"{part.lstrip('/')}: chatpro reads at most {_size(MAX_WORD_XML_BYTES)} "
-                    "of a Word document's XML (the text after that is not read)"
-                )
-                break
-        else:
-            parser.close()
-            body.render(top, ended=True)
-    except ET.ParseError:
+            yield chunk
+
+    def render(top: ET.Element, ended: bool) -> bool:
+        nonlocal over_budget
+        body.render(top, ended)
+        if builder.full:
+            return True
+        if progress is not None:
+            progress(done, total)
+        over_budget = doc.xml_read >= MAX_WORD_XML_BYTES and done < total and not ended
+        return over_budget
+
+    try:
+        package.grow(part, render, counted())
+    except ET.ParseError:  # what ended before broken XML still counts if it reached the text cap
         if not builder.full:
             raise package.refuse("corrupt Word document (its XML does not parse)") from None
     if progress is not None:
         progress(total, total)
-    return coverage
+    if not over_budget:
+        return 1.0
+    doc.notices.append(
+        f"reading stopped at {_size(done)} of the {_size(total)} of "
+        f"{part.lstrip('/')}: chatpro reads at most {_size(MAX_WORD_XML_BYTES)} "
+        "of a Word document's XML (the text after that is not read)"
+    )
+    return done / total

@@ -333,3 +333,26 @@ def test_docx_table_of_hyphen_only_cells_keeps_its_shape(monkeypatch: pytest.Mon
             "After",
         ]
     )
+
+
+def test_a_slide_past_the_xml_budget_is_read_that_far_with_a_notice(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a slide of 65 MB of one-character cells took 2.7 s in the parser alone; no real slide
+    # comes near the budget, so a crafted one is read up to it and the deck goes on
+    from tests.test_extract_office import huge_slide_deck
+
+    path = tmp_path / "crafted.pptx"
+    huge_slide_deck(path, 2_000)  # text boxes "2" .. "2001", about 1 MB of slide XML
+    monkeypatch.setattr("chatpro.files.ooxml.CHUNK_BYTES", 4096)
+    monkeypatch.setattr("chatpro.files.pptx.MAX_SLIDE_XML_BYTES", 64 * 1024)
+    att = load_bytes(path.read_bytes(), "crafted.pptx")
+    lines = att.text.splitlines()
+    assert "2" in lines and "2001" not in lines
+    assert "## Slide 2" in lines and "The end" in lines  # the next slide is read
+    (notice,) = att.notices
+    assert notice.startswith("reading stopped at ")
+    assert notice.endswith(
+        " of ppt/slides/slide1.xml: chatpro reads at most 65,536 bytes of a slide's XML"
+        " (the text after that is not read)"
+    )

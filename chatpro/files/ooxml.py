@@ -35,6 +35,20 @@ _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 MAX_SIDE_PART_BYTES = 32 * 1024 * 1024
+
+
+def size_text(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+def stopped_notice(part: str, read: int, total: int, limit: int, of_what: str) -> str:
+    """The notice for a part whose reading stopped at an XML budget."""
+    return (
+        f"reading stopped at {size_text(read)} of the {size_text(total)} of {part.lstrip('/')}:"
+        f" chatpro reads at most {size_text(limit)} of {of_what} (the text after that is not read)"
+    )
+
+
 """Parts read whole (notes, comments, headers, charts, SmartArt, slides' relationships) are
 skipped with a notice past this inflated size; only the main text is parsed as a stream."""
 

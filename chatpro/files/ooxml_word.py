@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 
 from chatpro.files import charts
 from chatpro.files.common import Extracted, Progress, TextBuilder
-from chatpro.files.ooxml import Package, open_package
+from chatpro.files.ooxml import Package, open_package, size_text, stopped_notice
 from chatpro.files.tabular import MAX_TABLE_COLUMNS
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -51,10 +51,6 @@ MAX_WORD_XML_BYTES = 24 * 1024 * 1024
 with a notice. Parsing costs about 40-60 ns a byte however little text the markup holds: a
 document of prose reaches the text cap (2,000,000 characters) after 5-15 MiB of XML, while a
 table of 400,000 tiny Word-formatted cells took 77 MiB and 4.5 s to get there."""
-
-
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
 
 
 # --- styles and numbering -------------------------------------------------------------------
@@ -263,7 +259,7 @@ class _Doc:
             return None
         if self.xml_read + info.file_size > MAX_WORD_XML_BYTES:
             self.notices.append(
-                f"skipped {info.filename} (chatpro reads at most {_size(MAX_WORD_XML_BYTES)} "
+                f"skipped {info.filename} (chatpro reads at most {size_text(MAX_WORD_XML_BYTES)} "
                 "of a Word document's XML)"
             )
             return None
@@ -705,8 +701,6 @@ def _stream_body(
     if not over_budget:
         return 1.0
     doc.notices.append(
-        f"reading stopped at {_size(done)} of the {_size(total)} of "
-        f"{part.lstrip('/')}: chatpro reads at most {_size(MAX_WORD_XML_BYTES)} "
-        "of a Word document's XML (the text after that is not read)"
+        stopped_notice(part, done, total, MAX_WORD_XML_BYTES, "a Word document's XML")
     )
     return done / total

@@ -10,13 +10,13 @@ built. Table cells of plain runs, the bulk of a dense table, are read by a short
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from chatpro.files import charts
 from chatpro.files.common import MAX_TEXT_CHARS, Extracted, Progress, TextBuilder
-from chatpro.files.ooxml import Package, open_package
+from chatpro.files.ooxml import Package, open_package, stopped_notice
 
 P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
@@ -32,6 +32,8 @@ _NOT_SHOWN_IN_NOTES = frozenset({"sldImg", "sldNum", "hdr", "ftr", "dt"})
 Rels = dict[str, tuple[str, str]]
 
 MAX_LOADED_PART_BYTES = 4 * 1024 * 1024
+# No real slide comes near this much XML; a crafted one is read this far, with a notice.
+MAX_SLIDE_XML_BYTES = 24 * 1024 * 1024
 """A chart, SmartArt or notes part is parsed whole; a real one is well under this, and a 30 MB
 one built 600 MB of elements."""
 
@@ -224,13 +226,33 @@ class _Deck:
     def slide(self, part: str, rels: Rels, budget: int) -> tuple[str, list[str]]:
         """(title, lines) of the slide PART, read as it is parsed until BUDGET characters."""
         reader = _Slide(self, rels, budget)
+        total = self.package.infos[part.lstrip("/")].file_size
+        read = 0
+        capped = False
+
+        def counted() -> Iterator[bytes]:
+            nonlocal read
+            for chunk in self.package.xml_chunks(part):
+                read += len(chunk)
+                yield chunk
+
+        def render(top: ET.Element, ended: bool) -> bool:
+            nonlocal capped
+            if reader.render(top, ended):
+                return True
+            capped = not ended and MAX_SLIDE_XML_BYTES <= read < total
+            return capped
+
         try:
-            self.package.grow(part, reader.render)
+            self.package.grow(part, render, counted())
         except ET.ParseError:
             if not reader.full:
                 raise self.package.refuse(
                     f"corrupt PowerPoint file (its XML does not parse: {part.lstrip('/')})"
                 ) from None
+        if capped:
+            notice = stopped_notice(part, read, total, MAX_SLIDE_XML_BYTES, "a slide's XML")
+            self.notices.append(notice)
         return reader.finish()
 
     def notes(self, rels: Rels) -> list[str]:

@@ -5,7 +5,8 @@ then its speaker notes under "Notes:". Slideshows (.ppsx), macro decks and templ
 Each slide is parsed as its tree grows (Package.grow, over the package's bounded chunks): a
 shape is rendered and dropped once it has ended, and the rows of a table as they end, so memory
 follows a chunk or one shape, not the deck, and no python-pptx/lxml tree of every part is ever
-built. Table cells of plain runs, the bulk of a dense table, are read by a short loop.
+built. Table cells of plain runs, the bulk of a dense table, are read by a short loop. A slide
+is read up to MAX_SLIDE_XML_BYTES of XML, then with a notice.
 """
 
 from __future__ import annotations

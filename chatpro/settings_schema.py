@@ -238,7 +238,7 @@ class Settings:
     aliases: Mapping[str, str]  # a new empty dict by default
     models: Mapping[str, Mapping[str, Any]]  # a new empty dict by default
     warnings: tuple[str, ...] = ()
-    path: "StrPath | None" = None  # the file these came from
+    path: StrPath | None = None  # the file these came from
     file_keys: frozenset[str] = frozenset()  # dotted keys the file sets
 
     def __init__(self, **values: Any) -> None:

@@ -15,7 +15,7 @@ import io
 import posixpath
 import struct
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import cast
 from xml.etree import ElementTree as ET
 
@@ -213,39 +213,56 @@ class Package:
                 yield elem, stack
         parser.close()
 
+    def size(self, part: str) -> int:
+        """PART's inflated size (xml_chunks holds the part to it)."""
+        return self.infos[part.lstrip("/")].file_size
+
     def grow(
         self,
         part: str,
         render: Callable[[ET.Element, bool], bool],
-        chunks: Iterable[bytes] | None = None,
-    ) -> None:
+        *,
+        budget: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
         """Parse PART into a tree with no Python work per element, calling RENDER(top, ended)
         after each chunk: TOP is an element opened before the part, whose child the part's root
         becomes, and ENDED says the whole part has been parsed. Between chunks every child of an
         element but its last has ended, so RENDER can read those and remove them (memory then
         follows a chunk, not the part); it returns True to stop reading. Broken XML raises
-        ET.ParseError once what ended before it has been rendered. CHUNKS, when given, are the
-        part's bounded chunks as the caller passes them on (counting them, say).
+        ET.ParseError once what ended before it has been rendered.
+
+        Reading also stops after the chunk that reaches BUDGET inflated bytes, when the part is
+        longer. PROGRESS(bytes read, part size) is called after each chunk RENDER did not stop
+        at. Returns the inflated bytes read: less than size(part) when RENDER or BUDGET stopped.
 
         The garbage collector is paused meanwhile: elements hold no reference cycles, and it
         would walk each chunk's hundred thousand new elements again and again (a third of the
         time of a slide holding a dense table).
         """
+        total = self.size(part)
+        read = 0
         tree = ET.TreeBuilder()
         top = tree.start("part", {})
         parser = ET.XMLParser(target=tree)
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for chunk in self.xml_chunks(part) if chunks is None else chunks:
+            for chunk in self.xml_chunks(part):
+                read += len(chunk)
                 try:
                     parser.feed(chunk)
                 finally:
                     stop = render(top, False)
                 if stop:
-                    return
+                    return read
+                if progress is not None:
+                    progress(read, total)
+                if budget is not None and budget <= read < total:
+                    return read
             parser.close()
             render(top, True)
+            return read
         finally:
             if collecting:
                 gc.enable()

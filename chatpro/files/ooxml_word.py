@@ -669,38 +669,26 @@ def _stream_body(
 ) -> float:
     """Read the main part into BUILDER; the share of it read when reading stopped at the XML
     budget (with a notice), else 1."""
-    total = package.infos[part.lstrip("/")].file_size
+    total = package.size(part)
     body = _Body(doc, rels, builder)
-    done = 0
-    over_budget = False
-
-    def counted() -> Iterator[bytes]:
-        nonlocal done
-        for chunk in package.xml_chunks(part):
-            done += len(chunk)
-            doc.xml_read += len(chunk)
-            yield chunk
 
     def render(top: ET.Element, ended: bool) -> bool:
-        nonlocal over_budget
         body.render(top, ended)
-        if builder.full:
-            return True
-        if progress is not None:
-            progress(done, total)
-        over_budget = doc.xml_read >= MAX_WORD_XML_BYTES and done < total and not ended
-        return over_budget
+        return builder.full
 
+    budget = MAX_WORD_XML_BYTES - doc.xml_read  # the side parts read so far count too
     try:
-        package.grow(part, render, counted())
+        read = package.grow(part, render, budget=budget, progress=progress)
     except ET.ParseError:  # what ended before broken XML still counts if it reached the text cap
         if not builder.full:
             raise package.refuse("corrupt Word document (its XML does not parse)") from None
+        read = total
+    doc.xml_read += read
     if progress is not None:
         progress(total, total)
-    if not over_budget:
+    if read == total or builder.full:
         return 1.0
     doc.notices.append(
-        stopped_notice(part, done, total, MAX_WORD_XML_BYTES, "a Word document's XML")
+        stopped_notice(part, read, total, MAX_WORD_XML_BYTES, "a Word document's XML")
     )
-    return done / total
+    return read / total

@@ -11,7 +11,7 @@ is read up to MAX_SLIDE_XML_BYTES of XML, then with a notice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -227,33 +227,18 @@ class _Deck:
     def slide(self, part: str, rels: Rels, budget: int) -> tuple[str, list[str]]:
         """(title, lines) of the slide PART, read as it is parsed until BUDGET characters."""
         reader = _Slide(self, rels, budget)
-        total = self.package.infos[part.lstrip("/")].file_size
-        read = 0
-        capped = False
-
-        def counted() -> Iterator[bytes]:
-            nonlocal read
-            for chunk in self.package.xml_chunks(part):
-                read += len(chunk)
-                yield chunk
-
-        def render(top: ET.Element, ended: bool) -> bool:
-            nonlocal capped
-            if reader.render(top, ended):
-                return True
-            capped = not ended and MAX_SLIDE_XML_BYTES <= read < total
-            return capped
-
         try:
-            self.package.grow(part, render, counted())
+            read = self.package.grow(part, reader.render, budget=MAX_SLIDE_XML_BYTES)
         except ET.ParseError:
             if not reader.full:
                 raise self.package.refuse(
                     f"corrupt PowerPoint file (its XML does not parse: {part.lstrip('/')})"
                 ) from None
-        if capped:
-            notice = stopped_notice(part, read, total, MAX_SLIDE_XML_BYTES, "a slide's XML")
-            self.notices.append(notice)
+        else:
+            total = self.package.size(part)
+            if read < total and not reader.full:  # stopped at the budget
+                notice = stopped_notice(part, read, total, MAX_SLIDE_XML_BYTES, "a slide's XML")
+                self.notices.append(notice)
         return reader.finish()
 
     def notes(self, rels: Rels) -> list[str]:
